@@ -1,0 +1,378 @@
+"""Accounts: the application (service layer) that owns every account.
+
+Commands load an aggregate, call one method on it and save, retrying a
+bounded number of times when another request saved the same account first.
+Queries return small frozen dataclasses, never aggregates, so nothing
+outside this module can change an account without going through a command.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from uuid import UUID, uuid4
+
+from eventsourcing.application import AggregateNotFoundError, Application, EventSourcedLog
+from eventsourcing.persistence import IntegrityError
+
+from accounts.domain import (
+    ALL_ACCOUNTS_LOG_ID,
+    MONEY_EVENTS,
+    Account,
+    AccountIndexed,
+    Receipt,
+    TransferReceived,
+    TransferSent,
+    owner_log_id,
+    signed_amount,
+)
+from accounts.errors import (
+    AccountNotFoundError,
+    ConflictError,
+    IdempotencyKeyReusedError,
+)
+from accounts.money import to_amount, to_overdraft_limit
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
+    from eventsourcing.domain import DomainEvent
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class AccountSummary:
+    """An account as pages show it."""
+
+    id: UUID
+    owner: str
+    name: str
+    currency: str
+    balance: Decimal
+    overdraft_limit: Decimal
+    is_closed: bool
+    version: int
+    opened_at: datetime
+    last_activity_at: datetime
+
+    @property
+    def available(self) -> Decimal:
+        """What can still be withdrawn, overdraft included."""
+        return self.balance + self.overdraft_limit
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    """One movement of money on an account, with the balance after it."""
+
+    version: int
+    timestamp: datetime
+    kind: str
+    amount: Decimal  # signed: + money in, - money out
+    balance: Decimal
+    transaction_id: UUID
+    counterparty_id: UUID | None
+
+
+@dataclass(frozen=True)
+class RecordedEvent:
+    """A stored domain event, for the staff timeline."""
+
+    version: int
+    type: str
+    timestamp: datetime
+    data: dict[str, Any]
+
+
+# How a statement names each kind of movement.
+_KINDS = {
+    "Deposited": "Deposit",
+    "Withdrawn": "Withdrawal",
+    "TransferSent": "Transfer out",
+    "TransferReceived": "Transfer in",
+}
+
+
+class Accounts(Application):
+    """Opens accounts and moves money between them."""
+
+    name = "Accounts"
+    snapshotting_intervals: ClassVar = {Account: 50}
+
+    # Retries for commands that lose a race to save the same account.
+    max_attempts = 8
+    retry_base_delay = 0.005
+
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        super().__init__(env)
+        self.account_index = EventSourcedLog(
+            self.events, ALL_ACCOUNTS_LOG_ID, AccountIndexed
+        )
+
+    # Commands.
+
+    def open_account(self, owner: str, name: str) -> UUID:
+        """Open an empty account; return its id."""
+        Account.open(owner=owner, name=name)  # refuse bad names before retrying
+
+        def attempt() -> UUID:
+            account = Account.open(owner=owner, name=name)
+            self.save(
+                account,
+                self.account_index.trigger_event(account_id=account.id),
+                self._owner_index(account.owner).trigger_event(account_id=account.id),
+            )
+            return account.id
+
+        return self._retrying(attempt)
+
+    def deposit(
+        self,
+        account_id: UUID,
+        amount: Decimal | int | str,
+        *,
+        idempotency_key: str | None = None,
+    ) -> UUID:
+        """Pay money in; return the transaction id."""
+        amount = to_amount(amount)
+
+        def move(transaction_id: UUID) -> list[Account]:
+            account = self._get_account(account_id)
+            account.deposit(amount, transaction_id)
+            return [account]
+
+        command = f"deposit {account_id} {amount}"
+        return self._move_money(command, move, idempotency_key)
+
+    def withdraw(
+        self,
+        account_id: UUID,
+        amount: Decimal | int | str,
+        *,
+        idempotency_key: str | None = None,
+    ) -> UUID:
+        """Take money out; return the transaction id."""
+        amount = to_amount(amount)
+
+        def move(transaction_id: UUID) -> list[Account]:
+            account = self._get_account(account_id)
+            account.withdraw(amount, transaction_id)
+            return [account]
+
+        command = f"withdraw {account_id} {amount}"
+        return self._move_money(command, move, idempotency_key)
+
+    def transfer(
+        self,
+        from_account_id: UUID,
+        to_account_id: UUID,
+        amount: Decimal | int | str,
+        *,
+        idempotency_key: str | None = None,
+    ) -> UUID:
+        """Move money between two accounts atomically; return the transaction id."""
+        amount = to_amount(amount)
+
+        def move(transaction_id: UUID) -> list[Account]:
+            source = self._get_account(from_account_id)
+            if to_account_id == from_account_id:
+                target = source  # refused by the aggregate, with its message
+            else:
+                target = self._get_account(to_account_id)
+            source.send_transfer(amount, target, transaction_id)
+            # Both legs are saved together: one database transaction.
+            return [source, target]
+
+        command = f"transfer {from_account_id} {to_account_id} {amount}"
+        return self._move_money(command, move, idempotency_key)
+
+    def set_overdraft_limit(self, account_id: UUID, limit: Decimal | int | str) -> None:
+        """Let the account's balance go down to minus ``limit``."""
+        limit = to_overdraft_limit(limit)
+
+        def attempt() -> None:
+            account = self._get_account(account_id)
+            account.set_overdraft_limit(limit)
+            self.save(account)
+
+        self._retrying(attempt)
+
+    def close_account(self, account_id: UUID) -> None:
+        """Close an account whose balance is zero."""
+
+        def attempt() -> None:
+            account = self._get_account(account_id)
+            account.close()
+            self.save(account)
+
+        self._retrying(attempt)
+
+    # Queries.
+
+    def get_account(self, account_id: UUID, version: int | None = None) -> AccountSummary:
+        """The account now, or as it was at ``version``."""
+        return _summarise(self._get_account(account_id, version))
+
+    def get_accounts(self, account_ids: Iterable[UUID]) -> list[AccountSummary]:
+        """Several accounts, in the order asked."""
+        return [self.get_account(account_id) for account_id in account_ids]
+
+    def list_account_ids(self, after: int | None = None, limit: int = 50) -> list[UUID]:
+        """Ids of accounts in opening order, from the event-sourced index."""
+        return [e.account_id for e in self.account_index.get(gt=after, limit=limit)]
+
+    def count_accounts(self) -> int:
+        """How many accounts were ever opened."""
+        last = self.account_index.get_last()
+        return last.originator_version if last else 0
+
+    def list_owner_account_ids(self, owner: str) -> list[UUID]:
+        """Ids of the accounts ``owner`` opened, oldest first."""
+        return [e.account_id for e in self._owner_index(owner).get()]
+
+    def get_statement(self, account_id: UUID) -> list[StatementLine]:
+        """Every movement of money on the account, oldest first."""
+        lines = []
+        balance = Decimal("0.00")
+        for domain_event in self._get_events(account_id):
+            if not isinstance(domain_event, MONEY_EVENTS):
+                continue
+            amount = signed_amount(domain_event)
+            balance += amount
+            lines.append(
+                StatementLine(
+                    version=domain_event.originator_version,
+                    timestamp=domain_event.timestamp,
+                    kind=_KINDS[type(domain_event).__name__],
+                    amount=amount,
+                    balance=balance,
+                    transaction_id=domain_event.transaction_id,
+                    counterparty_id=_counterparty(domain_event),
+                )
+            )
+        return lines
+
+    def get_history(self, account_id: UUID) -> list[RecordedEvent]:
+        """Every stored event of the account, oldest first, for staff."""
+        return [
+            RecordedEvent(
+                version=e.originator_version,
+                type=type(e).__name__,
+                timestamp=e.timestamp,
+                data={
+                    key: value
+                    for key, value in e.__dict__.items()
+                    if key not in ("originator_id", "originator_version", "timestamp")
+                },
+            )
+            for e in self._get_events(account_id)
+        ]
+
+    def get_snapshot_versions(self, account_id: UUID) -> list[int]:
+        """Versions at which a snapshot of the account is stored."""
+        if self.snapshots is None:
+            return []
+        return [s.originator_version for s in self.snapshots.get(account_id)]
+
+    # Helpers.
+
+    def _get_account(self, account_id: UUID, version: int | None = None) -> Account:
+        try:
+            account = self.repository.get(account_id, version=version)
+        except AggregateNotFoundError:
+            raise AccountNotFoundError(account_id) from None
+        if not isinstance(account, Account):
+            raise AccountNotFoundError(account_id)
+        return account
+
+    def _get_events(self, account_id: UUID) -> list[DomainEvent]:
+        events = list(self.events.get(account_id))
+        if not events or not isinstance(events[0], Account.Opened):  # type: ignore[attr-defined]
+            raise AccountNotFoundError(account_id)
+        return events
+
+    def _owner_index(self, owner: str) -> EventSourcedLog[AccountIndexed]:
+        return EventSourcedLog(self.events, owner_log_id(owner), AccountIndexed)
+
+    def _move_money(
+        self,
+        command: str,
+        move: Callable[[UUID], list[Account]],
+        idempotency_key: str | None,
+    ) -> UUID:
+        """Run a money-moving command at most once per idempotency key.
+
+        A receipt saved in the same transaction as the money records the
+        outcome. The same key and command again returns that outcome; a
+        concurrent duplicate loses the race on the receipt's version, retries,
+        and then finds the receipt.
+        """
+
+        def attempt() -> UUID:
+            receipt: Receipt | None = None
+            if idempotency_key is not None:
+                receipt = self._find_receipt(idempotency_key)
+                if receipt is not None:
+                    if receipt.command != command:
+                        raise IdempotencyKeyReusedError
+                    return receipt.transaction_id
+            transaction_id = uuid4()
+            accounts = move(transaction_id)
+            if idempotency_key is not None:
+                receipt = Receipt(
+                    idempotency_key=idempotency_key,
+                    command=command,
+                    transaction_id=transaction_id,
+                )
+            self.save(*accounts, receipt)
+            return transaction_id
+
+        return self._retrying(attempt)
+
+    def _find_receipt(self, idempotency_key: str) -> Receipt | None:
+        try:
+            receipt = self.repository.get(Receipt.create_id(idempotency_key))
+        except AggregateNotFoundError:
+            return None
+        assert isinstance(receipt, Receipt)
+        return receipt
+
+    def _retrying(self, attempt: Callable[[], T]) -> T:
+        """Call ``attempt`` until it saves without a version conflict."""
+        for attempt_number in range(self.max_attempts):
+            try:
+                return attempt()
+            except IntegrityError:
+                # Another request saved one of these aggregates first:
+                # back off a little (with jitter), reload and try again.
+                delay = self.retry_base_delay * 2**attempt_number
+                time.sleep(random.uniform(0, delay))  # noqa: S311
+        raise ConflictError
+
+
+def _summarise(account: Account) -> AccountSummary:
+    return AccountSummary(
+        id=account.id,
+        owner=account.owner,
+        name=account.name,
+        currency=account.currency,
+        balance=account.balance,
+        overdraft_limit=account.overdraft_limit,
+        is_closed=account.is_closed,
+        version=account.version,
+        opened_at=account.created_on,
+        last_activity_at=account.modified_on,
+    )
+
+
+def _counterparty(domain_event: DomainEvent) -> UUID | None:
+    if isinstance(domain_event, TransferSent):
+        return domain_event.to_account_id  # type: ignore[no-any-return]
+    if isinstance(domain_event, TransferReceived):
+        return domain_event.from_account_id  # type: ignore[no-any-return]
+    return None

@@ -1,0 +1,87 @@
+"""Every way the bank can refuse a command.
+
+All share ``BankError``, so callers can catch "the bank said no" in one
+place. Each message is written for the person who made the request.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+
+class BankError(Exception):
+    """Base class: a command was refused and nothing was recorded."""
+
+
+class InvalidAmountError(BankError):
+    """Raised when an amount is not a valid sum of money for the command."""
+
+
+class InvalidAccountNameError(BankError):
+    """Raised when an account's name or owner is empty or too long."""
+
+
+class AccountNotFoundError(BankError):
+    """Raised when no account has the given id."""
+
+    def __init__(self, account_id: UUID | str) -> None:
+        super().__init__(f"There is no account {account_id}.")
+        self.account_id = account_id
+
+
+class AccountClosedError(BankError):
+    """Raised when a command is sent to an account that has been closed."""
+
+    def __init__(self, account_id: UUID) -> None:
+        super().__init__(f"Account {account_id} is closed.")
+        self.account_id = account_id
+
+
+class InsufficientFundsError(BankError):
+    """Raised when a debit would take a balance below its overdraft limit."""
+
+    def __init__(self, account_id: UUID) -> None:
+        super().__init__("Not enough money in this account.")
+        self.account_id = account_id
+
+
+class BalanceNotZeroError(BankError):
+    """Raised when closing an account whose balance is not exactly zero."""
+
+    def __init__(self, account_id: UUID) -> None:
+        super().__init__("Only an account with a zero balance can be closed.")
+        self.account_id = account_id
+
+
+class OverdraftLimitError(BankError):
+    """Raised when a new overdraft limit is below what the account owes."""
+
+
+class SameAccountTransferError(BankError):
+    """Raised when a transfer names the same account on both sides."""
+
+    def __init__(self) -> None:
+        super().__init__("Choose a different account to transfer to.")
+
+
+class CurrencyMismatchError(BankError):
+    """Raised when a transfer joins accounts held in different currencies."""
+
+
+class IdempotencyKeyReusedError(BankError):
+    """Raised when an idempotency key comes back with a different command."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This form was already used for a different request; "
+            "reload the page and try again."
+        )
+
+
+class ConflictError(BankError):
+    """Raised when concurrent commands kept colliding after every retry."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The account was busy with another request. Please try again."
+        )

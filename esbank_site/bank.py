@@ -1,0 +1,206 @@
+"""The one bridge between Django and eventsourcing.
+
+``DATABASES["default"]`` is translated into an eventsourcing environment, so
+the events live in the very database Django is configured with: the SQLite
+file (through ``esbank_site.sqlite_tables``, eventsourcing's SQLite module
+with a table set per application) or the PostgreSQL database (through
+``eventsourcing.postgres``). The running bank is built lazily, on first use,
+because in tests the database's real name is only known once pytest-django
+has created the test database.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import time
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import ImproperlyConfigured
+from eventsourcing.system import Follower, RecordingEvent, RecordingEventReceiver
+
+from esbank_site.processing import PollingThread, Processor, ProcessorStatus
+from esbank_site.system import BankSystem
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from accounts.application import Accounts
+    from ledger.application import LedgerProcess, TransactionLogProcess
+
+# How long a command waits for a locked table before the request gives up
+# (answered with 503), and how long to wait for a PostgreSQL connection.
+# The library's defaults are to wait forever and 30 seconds.
+DEFAULT_LOCK_TIMEOUT_SECONDS = 5
+DEFAULT_CONNECT_TIMEOUT_SECONDS = 5
+
+SQLITE_ENGINE = "django.db.backends.sqlite3"
+POSTGRES_ENGINE = "django.db.backends.postgresql"
+
+
+def eventsourcing_env(
+    database: Mapping[str, Any], *, create_tables: bool = False
+) -> dict[str, str]:
+    """The eventsourcing environment for one of Django's ``DATABASES`` entries."""
+    lock_timeout = os.environ.get(
+        "ESBANK_DB_LOCK_TIMEOUT", str(DEFAULT_LOCK_TIMEOUT_SECONDS)
+    )
+    env = {"CREATE_TABLE": "yes" if create_tables else "no"}
+    if database["ENGINE"] == SQLITE_ENGINE:
+        env |= {
+            "PERSISTENCE_MODULE": "esbank_site.sqlite_tables:Factory",
+            "SQLITE_DBNAME": str(database["NAME"]),
+            "SQLITE_LOCK_TIMEOUT": lock_timeout,
+        }
+    elif database["ENGINE"] == POSTGRES_ENGINE:
+        env |= {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": str(database["NAME"]),
+            "POSTGRES_HOST": str(database.get("HOST") or "localhost"),
+            "POSTGRES_PORT": str(database.get("PORT") or "5432"),
+            "POSTGRES_USER": str(database.get("USER") or ""),
+            "POSTGRES_PASSWORD": str(database.get("PASSWORD") or ""),
+            "POSTGRES_LOCK_TIMEOUT": lock_timeout,
+            "POSTGRES_CONNECT_TIMEOUT": os.environ.get(
+                "ESBANK_DB_CONNECT_TIMEOUT", str(DEFAULT_CONNECT_TIMEOUT_SECONDS)
+            ),
+        }
+    else:
+        msg = f"The bank runs on SQLite or PostgreSQL, not {database['ENGINE']}."
+        raise ImproperlyConfigured(msg)
+    return env
+
+
+class Bank(RecordingEventReceiver[Any]):
+    """The running system: Accounts, its followers, and what runs them.
+
+    ``process_inline`` runs the followers in the thread that saved, right
+    after the commit, so a page rendered after a command already shows its
+    effect on the ledger; any error there is caught and reported, never
+    raised into the request. ``poll_interval`` adds a background thread that
+    catches up on events written by other processes and retries failures.
+    With both off (web processes beside ``run_processors``), this process
+    only records commands and reads.
+    """
+
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        *,
+        process_inline: bool = True,
+        poll_interval: float | None = None,
+    ) -> None:
+        self.system = BankSystem()
+        leader_cls = self.system.leader_cls("Accounts")
+        self.accounts: Accounts = leader_cls(env=dict(env))  # type: ignore[assignment]
+        self.followers: dict[str, Follower[Any]] = {
+            name: self.system.follower_cls(name)(env=dict(env))
+            for name in self.system.followers
+        }
+        self.processors = [
+            Processor(self.followers[follower], self.accounts)
+            for leader, follower in self.system.edges
+        ]
+        self.process_inline = process_inline
+        self.poll_interval = poll_interval
+        self._poller: PollingThread | None = None
+
+    def start(self) -> None:
+        """Catch up on events recorded while no processor ran, then follow."""
+        self.accounts.lead(self)
+        if self.process_inline or self.poll_interval:
+            self.process_all()
+        if self.poll_interval:
+            self._poller = PollingThread(self.processors, self.poll_interval)
+            self._poller.start()
+
+    def receive_recording_event(self, new_recording_event: RecordingEvent[Any]) -> None:
+        """Called by Accounts after each commit."""
+        if self.process_inline:
+            self.process_all()
+
+    def process_all(self, *, force: bool = False) -> None:
+        """Bring every follower up to date (errors are reported, not raised)."""
+        for processor in self.processors:
+            processor.process(force=force)
+
+    def wait_until_processed(self, timeout: float = 10.0) -> None:
+        """Block until every follower is at the leader's head (for tests)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.process_all(force=True)
+            if all(p.status().lag == 0 for p in self.processors):
+                return
+            time.sleep(0.01)
+        statuses = ", ".join(f"{s.name} lag {s.lag}" for s in self.processor_status())
+        msg = f"Followers did not catch up within {timeout}s: {statuses}"
+        raise TimeoutError(msg)
+
+    def processor_status(self) -> list[ProcessorStatus]:
+        return [processor.status() for processor in self.processors]
+
+    def ledger(self) -> LedgerProcess:
+        return self.followers["Ledger"]  # type: ignore[return-value]
+
+    def transaction_log(self) -> TransactionLogProcess:
+        return self.followers["Transactions"]  # type: ignore[return-value]
+
+    def table_names(self) -> list[str]:
+        """The tables the applications keep their events and positions in."""
+        names = []
+        for app in [self.accounts, *self.followers.values()]:
+            names.append(app.recorder.events_table_name)  # type: ignore[attr-defined]
+            if app.snapshots is not None:
+                names.append(app.snapshots.recorder.events_table_name)  # type: ignore[attr-defined]
+            if isinstance(app, Follower):
+                names.append(app.recorder.tracking_table_name)  # type: ignore[attr-defined]
+        return names
+
+    def close(self) -> None:
+        """Stop processing and close every database connection."""
+        if self._poller is not None:
+            self._poller.stop()
+            self._poller = None
+        for follower in self.followers.values():
+            follower.close()
+        self.accounts.close()
+
+
+def create_tables(database: Mapping[str, Any]) -> None:
+    """Create every application's tables, once (called by a migration)."""
+    bank = Bank(eventsourcing_env(database, create_tables=True), process_inline=False)
+    bank.close()
+
+
+@functools.cache
+def get_bank() -> Bank:
+    """The running bank of this process, built on first use."""
+    from django.conf import settings  # noqa: PLC0415 (settings must be loaded)
+    from django.db import connections  # noqa: PLC0415
+
+    bank = Bank(
+        eventsourcing_env(connections["default"].settings_dict),
+        process_inline=settings.ESBANK_PROCESS_INLINE,
+        poll_interval=settings.ESBANK_POLL_INTERVAL,
+    )
+    bank.start()
+    return bank
+
+
+def close_bank() -> None:
+    """Close the running bank, if any; the next ``get_bank()`` builds anew."""
+    if get_bank.cache_info().currsize:
+        get_bank().close()
+    get_bank.cache_clear()
+
+
+def accounts() -> Accounts:
+    return get_bank().accounts
+
+
+def ledger() -> LedgerProcess:
+    return get_bank().ledger()
+
+
+def transaction_log() -> TransactionLogProcess:
+    return get_bank().transaction_log()

@@ -1,0 +1,143 @@
+"""Running followers safely: after commits, at start, on a timer.
+
+The library's runners each fall short here (see docs/ARCHITECTURE.md): the
+single-threaded one raises a follower's error inside the request whose
+events already committed, and the multi-threaded one stops a follower at its
+first error without a word. The primitive that is always safe is the
+follower's own ``pull_and_process``: exactly once thanks to tracking records,
+as long as one thread at a time runs it for a given follower. ``Processor``
+wraps it with that lock, with error capture and backoff, and with the
+figures a health check needs.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from eventsourcing.application import Application
+    from eventsourcing.system import Follower
+
+logger = logging.getLogger(__name__)
+
+MAX_BACKOFF_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class ProcessorStatus:
+    """What a health check reports about one follower."""
+
+    name: str
+    leader: str
+    leader_position: int
+    position: int
+    lag: int
+    failing: bool
+    failures: int
+    last_error: str | None
+    last_error_at: float | None
+
+
+class Processor:
+    """Pulls one leader's new events into one follower, one thread at a time."""
+
+    def __init__(self, follower: Follower[Any], leader: Application[Any]) -> None:
+        self.follower = follower
+        self.leader = leader
+        self.follower.follow(leader.name, leader.notification_log)
+        self._lock = threading.Lock()
+        self.failures = 0
+        self.last_error: str | None = None
+        self.last_error_at: float | None = None
+        self._retry_at = 0.0
+
+    @property
+    def name(self) -> str:
+        return self.follower.name
+
+    def process(self, *, wait: float = 5.0, force: bool = False) -> bool:
+        """Process every event the follower has not seen yet.
+
+        Returns False if another thread held the follower for longer than
+        ``wait`` (it will process these events too), or if the follower is
+        backing off after an error and ``force`` is not set. Never raises:
+        a failing policy is logged, remembered for the health check and
+        retried later, after a growing delay.
+        """
+        if not force and time.monotonic() < self._retry_at:
+            return False
+        if not self._lock.acquire(timeout=wait):
+            return False
+        try:
+            self.follower.pull_and_process(self.leader.name)
+        except Exception as error:  # noqa: BLE001 (anything a policy may raise)
+            self._record_failure(error)
+            return False
+        else:
+            self.failures = 0
+            self._retry_at = 0.0
+            return True
+        finally:
+            self._lock.release()
+
+    def position(self) -> int:
+        """The last leader notification this follower has processed."""
+        return self.follower.recorder.max_tracking_id(self.leader.name) or 0
+
+    def leader_position(self) -> int:
+        """The last notification the leader has recorded."""
+        return self.leader.recorder.max_notification_id() or 0
+
+    def status(self) -> ProcessorStatus:
+        leader_position = self.leader_position()
+        position = self.position()
+        return ProcessorStatus(
+            name=self.name,
+            leader=self.leader.name,
+            leader_position=leader_position,
+            position=position,
+            lag=max(0, leader_position - position),
+            failing=self.failures > 0,
+            failures=self.failures,
+            last_error=self.last_error,
+            last_error_at=self.last_error_at,
+        )
+
+    def _record_failure(self, error: Exception) -> None:
+        self.failures += 1
+        self.last_error = "".join(traceback.format_exception_only(error)).strip()
+        self.last_error_at = time.time()
+        backoff = min(MAX_BACKOFF_SECONDS, 0.1 * 2**self.failures)
+        self._retry_at = time.monotonic() + backoff
+        logger.exception(
+            "%s failed to process %s events (failure %d, retrying in %.1fs)",
+            self.name,
+            self.leader.name,
+            self.failures,
+            backoff,
+            exc_info=error,
+        )
+
+
+class PollingThread(threading.Thread):
+    """Runs every processor on a timer: catch-up, retries, other writers."""
+
+    def __init__(self, processors: list[Processor], interval: float) -> None:
+        super().__init__(name="esbank-processors", daemon=True)
+        self.processors = processors
+        self.interval = interval
+        self._stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self._stopping.wait(self.interval):
+            for processor in self.processors:
+                processor.process()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.join()

@@ -1,0 +1,170 @@
+"""Process applications that follow Accounts: the ledger and the transaction log.
+
+Each policy records its new events with ``processing_event.collect_events``
+rather than ``save()``: they are then stored in the same database transaction
+as the tracking record of the Accounts notification that caused them, so a
+crash can never process a notification twice or lose one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime  # noqa: TC003
+from decimal import Decimal  # noqa: TC003
+from typing import Any, ClassVar
+from uuid import UUID  # noqa: TC003
+
+from eventsourcing.application import AggregateNotFoundError, EventSourcedLog, ProcessingEvent
+from eventsourcing.dispatch import singledispatchmethod
+from eventsourcing.system import ProcessApplication
+
+from accounts.domain import Deposited, TransferSent, Withdrawn
+from accounts.money import ZERO
+from ledger.domain import TRANSACTION_LOG_ID, Ledger, TransactionLogged
+
+
+@dataclass(frozen=True)
+class LedgerSummary:
+    """The ledger's figures, all from one version of one aggregate."""
+
+    balance: Decimal
+    total_deposits: Decimal
+    total_withdrawals: Decimal
+    transaction_count: int
+    version: int
+
+
+@dataclass(frozen=True)
+class TransactionEntry:
+    """One line of the bank-wide transaction log."""
+
+    number: int
+    transaction_id: UUID
+    kind: str
+    account_id: UUID
+    counterparty_id: UUID | None
+    amount: Decimal
+    occurred_at: datetime
+
+
+class LedgerProcess(ProcessApplication):
+    """Keeps the bank-wide balance in step with every account."""
+
+    name = "Ledger"
+    snapshotting_intervals: ClassVar = {Ledger: 50}
+
+    @singledispatchmethod
+    def policy(self, domain_event: Any, processing_event: ProcessingEvent) -> None:
+        """Events that move no money are not the ledger's business."""
+
+    @policy.register(Deposited)
+    def _(self, domain_event: Any, processing_event: ProcessingEvent) -> None:
+        ledger = self._get_or_start_ledger()
+        ledger.record_deposit(domain_event.amount, domain_event.transaction_id)
+        processing_event.collect_events(ledger)
+
+    @policy.register(Withdrawn)
+    def _(self, domain_event: Any, processing_event: ProcessingEvent) -> None:
+        ledger = self._get_or_start_ledger()
+        ledger.record_withdrawal(domain_event.amount, domain_event.transaction_id)
+        processing_event.collect_events(ledger)
+
+    # Only the sending leg: a transfer is one transaction, not two.
+    @policy.register(TransferSent)
+    def _(self, domain_event: Any, processing_event: ProcessingEvent) -> None:
+        ledger = self._get_or_start_ledger()
+        ledger.record_transfer(domain_event.amount, domain_event.transaction_id)
+        processing_event.collect_events(ledger)
+
+    def get_ledger(self) -> LedgerSummary:
+        """The ledger as it stands (zero before the first transaction)."""
+        try:
+            ledger = self.repository.get(Ledger.create_id())
+        except AggregateNotFoundError:
+            return LedgerSummary(ZERO, ZERO, ZERO, transaction_count=0, version=0)
+        return LedgerSummary(
+            balance=ledger.balance,
+            total_deposits=ledger.total_deposits,
+            total_withdrawals=ledger.total_withdrawals,
+            transaction_count=ledger.transaction_count,
+            version=ledger.version,
+        )
+
+    def _get_or_start_ledger(self) -> Ledger:
+        try:
+            ledger = self.repository.get(Ledger.create_id())
+        except AggregateNotFoundError:
+            return Ledger()
+        assert isinstance(ledger, Ledger)
+        return ledger
+
+
+class TransactionLogProcess(ProcessApplication):
+    """Lists every movement of money in the bank, once, in order."""
+
+    name = "Transactions"
+
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        super().__init__(env)
+        self.transaction_log = EventSourcedLog(
+            self.events, TRANSACTION_LOG_ID, TransactionLogged
+        )
+
+    @singledispatchmethod
+    def policy(self, domain_event: Any, processing_event: ProcessingEvent) -> None:
+        """Only deposits, withdrawals and transfers are logged."""
+
+    @policy.register(Deposited)
+    def _(self, domain_event: Any, processing_event: ProcessingEvent) -> None:
+        self._log("deposit", domain_event, None, processing_event)
+
+    @policy.register(Withdrawn)
+    def _(self, domain_event: Any, processing_event: ProcessingEvent) -> None:
+        self._log("withdrawal", domain_event, None, processing_event)
+
+    @policy.register(TransferSent)
+    def _(self, domain_event: Any, processing_event: ProcessingEvent) -> None:
+        self._log("transfer", domain_event, domain_event.to_account_id, processing_event)
+
+    def get_transactions(
+        self, *, before: int | None = None, limit: int = 20
+    ) -> list[TransactionEntry]:
+        """Newest first; ``before`` is the number of the entry to page back from."""
+        lte = None if before is None else before - 1
+        return [
+            TransactionEntry(
+                number=e.originator_version,
+                transaction_id=e.transaction_id,
+                kind=e.kind,
+                account_id=e.account_id,
+                counterparty_id=e.counterparty_id,
+                amount=e.amount,
+                occurred_at=e.occurred_at,
+            )
+            for e in self.transaction_log.get(desc=True, lte=lte, limit=limit)
+        ]
+
+    def count_transactions(self) -> int:
+        """How many movements the log holds."""
+        last = self.transaction_log.get_last()
+        return last.originator_version if last else 0
+
+    def _log(
+        self,
+        kind: str,
+        domain_event: Any,
+        counterparty_id: UUID | None,
+        processing_event: ProcessingEvent,
+    ) -> None:
+        assert processing_event.tracking is not None
+        processing_event.collect_events(
+            self.transaction_log.trigger_event(
+                transaction_id=domain_event.transaction_id,
+                kind=kind,
+                account_id=domain_event.originator_id,
+                counterparty_id=counterparty_id,
+                amount=domain_event.amount,
+                occurred_at=domain_event.timestamp,
+                position=processing_event.tracking.notification_id,
+            )
+        )

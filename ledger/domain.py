@@ -1,0 +1,64 @@
+"""The bank-wide ledger and the transaction log's entries.
+
+The ledger is one aggregate whose id is derived from its name, so every
+process finds the same ledger without a lookup.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime  # noqa: TC003 (event fields are read at runtime)
+from decimal import Decimal
+from uuid import UUID, uuid5
+
+from eventsourcing.domain import Aggregate, DomainEvent, event
+
+from accounts.domain import BANK_NAMESPACE
+from accounts.money import ZERO
+
+TRANSACTION_LOG_ID = uuid5(BANK_NAMESPACE, "transaction-log")
+
+
+class Ledger(Aggregate):
+    """Money held by the bank as a whole, and how many transactions moved it."""
+
+    @staticmethod
+    def create_id() -> UUID:  # type: ignore[override]
+        return uuid5(BANK_NAMESPACE, "ledger")
+
+    @event("Started")
+    def __init__(self) -> None:
+        self.balance = ZERO
+        self.total_deposits = ZERO
+        self.total_withdrawals = ZERO
+        self.transaction_count = 0
+
+    @event("DepositRecorded")
+    def record_deposit(self, amount: Decimal, transaction_id: UUID) -> None:
+        """Money came into the bank."""
+        self.balance += amount
+        self.total_deposits += amount
+        self.transaction_count += 1
+
+    @event("WithdrawalRecorded")
+    def record_withdrawal(self, amount: Decimal, transaction_id: UUID) -> None:
+        """Money left the bank."""
+        self.balance -= amount
+        self.total_withdrawals += amount
+        self.transaction_count += 1
+
+    @event("TransferRecorded")
+    def record_transfer(self, amount: Decimal, transaction_id: UUID) -> None:
+        """Money moved between two accounts: a transaction, but no change."""
+        self.transaction_count += 1
+
+
+class TransactionLogged(DomainEvent):
+    """One movement of money, as the bank-wide transaction log lists it."""
+
+    transaction_id: UUID
+    kind: str  # "deposit", "withdrawal" or "transfer"
+    account_id: UUID
+    counterparty_id: UUID | None
+    amount: Decimal
+    occurred_at: datetime
+    position: int  # the Accounts notification it was made from
