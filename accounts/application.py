@@ -13,10 +13,14 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 from uuid import UUID, uuid4
 
-from eventsourcing.application import AggregateNotFoundError, Application, EventSourcedLog
+from eventsourcing.application import (
+    AggregateNotFoundError,
+    Application,
+    EventSourcedLog,
+)
 from eventsourcing.persistence import IntegrityError
 
 from accounts.domain import (
@@ -214,7 +218,9 @@ class Accounts(Application):
 
     # Queries.
 
-    def get_account(self, account_id: UUID, version: int | None = None) -> AccountSummary:
+    def get_account(
+        self, account_id: UUID, version: int | None = None
+    ) -> AccountSummary:
         """The account now, or as it was at ``version``."""
         return _summarise(self._get_account(account_id, version))
 
@@ -283,7 +289,7 @@ class Accounts(Application):
 
     def _get_account(self, account_id: UUID, version: int | None = None) -> Account:
         try:
-            account = self.repository.get(account_id, version=version)
+            account: object = self.repository.get(account_id, version=version)
         except AggregateNotFoundError:
             raise AccountNotFoundError(account_id) from None
         if not isinstance(account, Account):
@@ -291,7 +297,7 @@ class Accounts(Application):
         return account
 
     def _get_events(self, account_id: UUID) -> list[DomainEvent]:
-        events = list(self.events.get(account_id))
+        events = cast("list[DomainEvent]", list(self.events.get(account_id)))
         if not events or not isinstance(events[0], Account.Opened):  # type: ignore[attr-defined]
             raise AccountNotFoundError(account_id)
         return events
@@ -336,10 +342,9 @@ class Accounts(Application):
 
     def _find_receipt(self, idempotency_key: str) -> Receipt | None:
         try:
-            receipt = self.repository.get(Receipt.create_id(idempotency_key))
+            receipt: Receipt = self.repository.get(Receipt.create_id(idempotency_key))
         except AggregateNotFoundError:
             return None
-        assert isinstance(receipt, Receipt)
         return receipt
 
     def _retrying(self, attempt: Callable[[], T]) -> T:
@@ -372,7 +377,7 @@ def _summarise(account: Account) -> AccountSummary:
 
 def _counterparty(domain_event: DomainEvent) -> UUID | None:
     if isinstance(domain_event, TransferSent):
-        return domain_event.to_account_id  # type: ignore[no-any-return]
+        return domain_event.to_account_id
     if isinstance(domain_event, TransferReceived):
-        return domain_event.from_account_id  # type: ignore[no-any-return]
+        return domain_event.from_account_id
     return None

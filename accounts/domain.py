@@ -97,7 +97,9 @@ class Account(Aggregate):
         self._check_is_open()
         checked = to_overdraft_limit(limit)
         if self.balance < -checked:
-            msg = f"The account already owes £{-self.balance}; the limit cannot be lower."
+            msg = (
+                f"The account already owes £{-self.balance}; the limit cannot be lower."
+            )
             raise OverdraftLimitError(msg)
         self._overdraft_limit_set(limit=checked)
 
@@ -171,7 +173,7 @@ class Receipt(Aggregate):
     """
 
     @staticmethod
-    def create_id(idempotency_key: str) -> UUID:  # type: ignore[override]
+    def create_id(idempotency_key: str) -> UUID:
         return uuid5(BANK_NAMESPACE, f"receipt:{idempotency_key}")
 
     @event("Issued")

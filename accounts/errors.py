@@ -82,6 +82,4 @@ class ConflictError(BankError):
     """Raised when concurrent commands kept colliding after every retry."""
 
     def __init__(self) -> None:
-        super().__init__(
-            "The account was busy with another request. Please try again."
-        )
+        super().__init__("The account was busy with another request. Please try again.")

@@ -14,10 +14,15 @@ from __future__ import annotations
 import functools
 import os
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.core.exceptions import ImproperlyConfigured
-from eventsourcing.system import Follower, RecordingEvent, RecordingEventReceiver
+from eventsourcing.system import (
+    Follower,
+    Leader,
+    RecordingEvent,
+    RecordingEventReceiver,
+)
 
 from esbank_site.processing import PollingThread, Processor, ProcessorStatus
 from esbank_site.system import BankSystem
@@ -91,8 +96,10 @@ class Bank(RecordingEventReceiver[Any]):
         poll_interval: float | None = None,
     ) -> None:
         self.system = BankSystem()
-        leader_cls = self.system.leader_cls("Accounts")
-        self.accounts: Accounts = leader_cls(env=dict(env))  # type: ignore[assignment]
+        # The system wraps Accounts in the library's Leader class, which
+        # calls back after each commit (see receive_recording_event).
+        self._leader: Leader[Any] = self.system.leader_cls("Accounts")(env=dict(env))
+        self.accounts = cast("Accounts", self._leader)
         self.followers: dict[str, Follower[Any]] = {
             name: self.system.follower_cls(name)(env=dict(env))
             for name in self.system.followers
@@ -107,7 +114,7 @@ class Bank(RecordingEventReceiver[Any]):
 
     def start(self) -> None:
         """Catch up on events recorded while no processor ran, then follow."""
-        self.accounts.lead(self)
+        self._leader.lead(self)
         if self.process_inline or self.poll_interval:
             self.process_all()
         if self.poll_interval:

@@ -17,6 +17,16 @@ def health(request: HttpRequest) -> JsonResponse:
     body = {
         "status": "ok" if healthy else "unhealthy",
         "database": "ok",
-        "processors": {s.name: {"leader": s.leader, "lag": s.lag, "position": s.position, "leader_position": s.leader_position, "failing": s.failing, "last_error": s.last_error} for s in statuses},
+        "processors": {
+            s.name: {
+                "leader": s.leader,
+                "lag": s.lag,
+                "position": s.position,
+                "leader_position": s.leader_position,
+                "failing": s.failing,
+                "last_error": s.last_error,
+            }
+            for s in statuses
+        },
     }
     return JsonResponse(body, status=200 if healthy else 503)

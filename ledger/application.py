@@ -9,12 +9,16 @@ crash can never process a notification twice or lose one.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime  # noqa: TC003
-from decimal import Decimal  # noqa: TC003
+from datetime import datetime
+from decimal import Decimal
 from typing import Any, ClassVar
-from uuid import UUID  # noqa: TC003
+from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, EventSourcedLog, ProcessingEvent
+from eventsourcing.application import (
+    AggregateNotFoundError,
+    EventSourcedLog,
+    ProcessingEvent,
+)
 from eventsourcing.dispatch import singledispatchmethod
 from eventsourcing.system import ProcessApplication
 
@@ -79,7 +83,7 @@ class LedgerProcess(ProcessApplication):
     def get_ledger(self) -> LedgerSummary:
         """The ledger as it stands (zero before the first transaction)."""
         try:
-            ledger = self.repository.get(Ledger.create_id())
+            ledger: Ledger = self.repository.get(Ledger.create_id())
         except AggregateNotFoundError:
             return LedgerSummary(ZERO, ZERO, ZERO, transaction_count=0, version=0)
         return LedgerSummary(
@@ -92,10 +96,9 @@ class LedgerProcess(ProcessApplication):
 
     def _get_or_start_ledger(self) -> Ledger:
         try:
-            ledger = self.repository.get(Ledger.create_id())
+            ledger: Ledger = self.repository.get(Ledger.create_id())
         except AggregateNotFoundError:
             return Ledger()
-        assert isinstance(ledger, Ledger)
         return ledger
 
 
@@ -124,7 +127,9 @@ class TransactionLogProcess(ProcessApplication):
 
     @policy.register(TransferSent)
     def _(self, domain_event: Any, processing_event: ProcessingEvent) -> None:
-        self._log("transfer", domain_event, domain_event.to_account_id, processing_event)
+        self._log(
+            "transfer", domain_event, domain_event.to_account_id, processing_event
+        )
 
     def get_transactions(
         self, *, before: int | None = None, limit: int = 20
@@ -156,7 +161,10 @@ class TransactionLogProcess(ProcessApplication):
         counterparty_id: UUID | None,
         processing_event: ProcessingEvent,
     ) -> None:
-        assert processing_event.tracking is not None
+        tracking = processing_event.tracking
+        if tracking is None:
+            msg = "The transaction log only logs events it follows."
+            raise RuntimeError(msg)
         processing_event.collect_events(
             self.transaction_log.trigger_event(
                 transaction_id=domain_event.transaction_id,
@@ -165,6 +173,6 @@ class TransactionLogProcess(ProcessApplication):
                 counterparty_id=counterparty_id,
                 amount=domain_event.amount,
                 occurred_at=domain_event.timestamp,
-                position=processing_event.tracking.notification_id,
+                position=tracking.notification_id,
             )
         )

@@ -22,7 +22,13 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from esbank_site.bank import Bank, close_bank, create_tables, eventsourcing_env, get_bank
+from esbank_site.bank import (
+    Bank,
+    close_bank,
+    create_tables,
+    eventsourcing_env,
+    get_bank,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -71,7 +77,9 @@ def sqlite_database(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 def postgres_database() -> Iterator[dict[str, Any]]:
     name = f"esbank_test_events_{os.getpid()}"
     with postgres_admin_connection() as admin:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+        admin.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name))
+        )
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     database = postgres_settings(name)
     try:
@@ -99,8 +107,12 @@ def erase_events(bank: Bank) -> None:
         with app.factory.datastore.transaction(commit=True) as cursor:  # type: ignore[attr-defined]
             for table in tables:
                 # Keep the library's own marker row in tracking tables.
-                where = " WHERE application_name != '__migration__'" if table.endswith("_tracking") else ""
-                cursor.execute(f"DELETE FROM {table}{where}")  # noqa: S608 (our own table names)
+                where = (
+                    " WHERE application_name != '__migration__'"
+                    if table.endswith("_tracking")
+                    else ""
+                )
+                cursor.execute(f"DELETE FROM {table}{where}")
 
 
 @pytest.fixture
