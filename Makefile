@@ -1,0 +1,34 @@
+# Event Sourced Bank: `make run` serves the bank, `make test` checks everything.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+# Local development only: DEBUG on, the well-known development key.
+DEV_ENV := DJANGO_DEBUG=1
+
+.PHONY: install run test lint
+
+$(INSTALLED): requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $(INSTALLED)
+
+install: $(INSTALLED)
+
+## run: migrate, add demo data if the bank is empty, serve http://127.0.0.1:8000
+run: install
+	$(DEV_ENV) $(BIN)/python manage.py migrate --noinput
+	$(DEV_ENV) $(BIN)/python manage.py bank_demo
+	$(DEV_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000
+
+## lint: style and types
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	ESBANK_INSECURE_DEV_KEY=1 $(BIN)/mypy .
+
+## test: lint, then the whole pytest suite (PostgreSQL cases need 127.0.0.1:5432)
+test: lint
+	$(BIN)/pytest
