@@ -20,6 +20,7 @@ from urllib.parse import urlparse
 
 import psycopg
 import pytest
+from django.db import connection
 from psycopg import sql
 
 from esbank_site.bank import (
@@ -100,32 +101,46 @@ def database(request: pytest.FixtureRequest) -> dict[str, Any]:
     return request.getfixturevalue(f"{request.param}_database")  # type: ignore[no-any-return]
 
 
-def erase_events(bank: Bank) -> None:
-    """Delete every stored event and tracking position (tables stay)."""
-    for app in [bank.accounts, *bank.followers.values()]:
-        tables = [t for t in bank.table_names() if t.startswith(app.name.lower() + "_")]
-        with app.factory.datastore.transaction(commit=True) as cursor:  # type: ignore[attr-defined]
-            for table in tables:
-                # Keep the library's own marker row in tracking tables.
-                where = (
-                    " WHERE application_name != '__migration__'"
-                    if table.endswith("_tracking")
-                    else ""
-                )
-                cursor.execute(f"DELETE FROM {table}{where}")
+def erase_events(env: dict[str, str]) -> None:
+    """Delete every stored event and tracking position; the tables stay.
+
+    On PostgreSQL the notification id sequences restart too, so every test
+    sees positions counted from 1, as on SQLite.
+    """
+    bank = Bank(env, process_inline=False)
+    postgres = env["PERSISTENCE_MODULE"] == "eventsourcing.postgres"
+    try:
+        for app in [bank.accounts, *bank.followers.values()]:
+            prefix = app.name.lower() + "_"
+            tables = [t for t in bank.table_names() if t.startswith(prefix)]
+            with app.factory.datastore.transaction(commit=True) as cursor:  # type: ignore[attr-defined]
+                for table in tables:
+                    cursor.execute(_erase_statement(table, postgres=postgres))
+    finally:
+        bank.close()
+
+
+def _erase_statement(table: str, *, postgres: bool) -> str:
+    if table.endswith("_tracking"):
+        # Keep the library's own marker row in tracking tables.
+        return f"DELETE FROM {table} WHERE application_name != '__migration__'"
+    if postgres:
+        return f"TRUNCATE {table} RESTART IDENTITY"
+    return f"DELETE FROM {table}"
 
 
 @pytest.fixture
 def bank(database: dict[str, Any]) -> Iterator[Bank]:
     """A fresh bank, its followers processed inline after each command."""
-    bank = Bank(eventsourcing_env(database))
-    erase_events(bank)
+    env = eventsourcing_env(database)
+    erase_events(env)
+    bank = Bank(env)
     bank.start()
     try:
         yield bank
     finally:
-        erase_events(bank)
         bank.close()
+        erase_events(env)
 
 
 @pytest.fixture
@@ -136,10 +151,10 @@ def django_bank(transactional_db: None) -> Iterator[Bank]:
     hold the write lock that the event store's connections need.
     """
     close_bank()
-    bank = get_bank()
-    erase_events(bank)
+    env = eventsourcing_env(connection.settings_dict)
+    erase_events(env)
     try:
-        yield bank
+        yield get_bank()
     finally:
-        erase_events(bank)
         close_bank()
+        erase_events(env)

@@ -1,0 +1,219 @@
+"""The bank's invariant, checked independently of the code that keeps it.
+
+``audit`` reads the Accounts notification log from the start and folds every
+event itself, without the Account aggregate's own code paths, then compares
+what it found with the accounts, the ledger, the transaction log and the
+followers' positions:
+
+- each account's balance equals the sum of its own movements, and is never
+  below minus its overdraft limit;
+- the sum of all balances equals the ledger balance equals deposits minus
+  withdrawals;
+- every movement is in the transaction log exactly once, and nothing else is;
+- every follower is at its leader's head.
+
+Tests, ``manage.py bank_audit`` and the adversarial suites all use it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from accounts.domain import (
+    AccountOpened,
+    Deposited,
+    OverdraftLimitSet,
+    TransferReceived,
+    TransferSent,
+    Withdrawn,
+)
+from accounts.money import ZERO
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from esbank_site.bank import Bank
+
+PAGE_SIZE = 500
+
+
+@dataclass
+class FoldedAccount:
+    """An account as the audit's own fold of its events sees it."""
+
+    balance: Decimal = ZERO
+    overdraft_limit: Decimal = ZERO
+
+
+@dataclass
+class AuditReport:
+    """What the audit counted, and every mismatch it found."""
+
+    events_checked: int = 0
+    accounts: int = 0
+    movements: int = 0
+    deposits: Decimal = ZERO
+    withdrawals: Decimal = ZERO
+    total_balances: Decimal = ZERO
+    ledger_balance: Decimal = ZERO
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def summary(self) -> str:
+        return (
+            f"{self.events_checked} events, {self.accounts} accounts, "
+            f"{self.movements} movements; deposits £{self.deposits} - "
+            f"withdrawals £{self.withdrawals} = £{self.deposits - self.withdrawals}; "
+            f"balances £{self.total_balances}; ledger £{self.ledger_balance}; "
+            f"{len(self.problems)} problem(s)"
+        )
+
+
+def audit(bank: Bank, *, require_followers_at_head: bool = True) -> AuditReport:
+    """Fold the whole Accounts log and check the invariant; never raises."""
+    report = AuditReport()
+    folded: dict[UUID, FoldedAccount] = {}
+    movements: dict[UUID, str] = {}
+    for domain_event in _all_account_events(bank):
+        report.events_checked += 1
+        _fold(domain_event, folded, movements, report)
+    report.accounts = len(folded)
+    report.movements = len(movements)
+    report.total_balances = sum((a.balance for a in folded.values()), ZERO)
+
+    _check_accounts(bank, folded, report)
+    _check_ledger(bank, report)
+    _check_transaction_log(bank, movements, report)
+    if require_followers_at_head:
+        for status in bank.processor_status():
+            if status.lag:
+                report.problems.append(
+                    f"{status.name} is {status.lag} notification(s) behind "
+                    f"{status.leader} (at {status.position} "
+                    f"of {status.leader_position})."
+                )
+    return report
+
+
+def _all_account_events(bank: Bank) -> Iterator[Any]:
+    recorder = bank.accounts.recorder
+    mapper = bank.accounts.mapper
+    start = 1
+    while notifications := recorder.select_notifications(start, PAGE_SIZE):
+        for notification in notifications:
+            yield mapper.to_domain_event(notification)
+        start = notifications[-1].id + 1
+
+
+def _fold(
+    domain_event: Any,
+    folded: dict[UUID, FoldedAccount],
+    movements: dict[UUID, str],
+    report: AuditReport,
+) -> None:
+    account_id = domain_event.originator_id
+    if isinstance(domain_event, AccountOpened):
+        folded[account_id] = FoldedAccount()
+        return
+    account = folded.get(account_id)
+    if isinstance(domain_event, OverdraftLimitSet) and account:
+        account.overdraft_limit = domain_event.limit
+    elif isinstance(domain_event, Deposited) and account:
+        account.balance += domain_event.amount
+        report.deposits += domain_event.amount
+        movements[domain_event.transaction_id] = "deposit"
+    elif isinstance(domain_event, Withdrawn) and account:
+        account.balance -= domain_event.amount
+        report.withdrawals += domain_event.amount
+        movements[domain_event.transaction_id] = "withdrawal"
+    elif isinstance(domain_event, TransferSent) and account:
+        account.balance -= domain_event.amount
+        movements[domain_event.transaction_id] = "transfer"
+    elif isinstance(domain_event, TransferReceived) and account:
+        account.balance += domain_event.amount
+    elif isinstance(
+        domain_event, Deposited | Withdrawn | TransferSent | TransferReceived
+    ):
+        report.problems.append(f"Money moved on unknown account {account_id}.")
+        return
+    if account and account.balance < -account.overdraft_limit:
+        report.problems.append(
+            f"Account {account_id} went to £{account.balance}, below its "
+            f"overdraft limit of £{account.overdraft_limit} "
+            f"(version {domain_event.originator_version})."
+        )
+
+
+def _check_accounts(
+    bank: Bank, folded: dict[UUID, FoldedAccount], report: AuditReport
+) -> None:
+    for account_id, expected in folded.items():
+        try:
+            balance = bank.accounts.get_account(account_id).balance
+        except Exception as error:  # noqa: BLE001 (a broken account is a finding)
+            report.problems.append(f"Account {account_id} cannot be read: {error!r}")
+            continue
+        if balance != expected.balance:
+            report.problems.append(
+                f"Account {account_id} says £{balance}; its events add up to "
+                f"£{expected.balance}."
+            )
+
+
+def _check_ledger(bank: Bank, report: AuditReport) -> None:
+    ledger = bank.ledger().get_ledger()
+    report.ledger_balance = ledger.balance
+    expected = report.deposits - report.withdrawals
+    if report.total_balances != expected:
+        report.problems.append(
+            f"Balances add up to £{report.total_balances}, but deposits minus "
+            f"withdrawals is £{expected}."
+        )
+    if ledger.balance != expected:
+        report.problems.append(
+            f"The ledger says £{ledger.balance}; deposits minus withdrawals is "
+            f"£{expected}."
+        )
+    if ledger.transaction_count != report.movements:
+        report.problems.append(
+            f"The ledger counted {ledger.transaction_count} transactions; "
+            f"the accounts record {report.movements}."
+        )
+
+
+def _check_transaction_log(
+    bank: Bank, movements: dict[UUID, str], report: AuditReport
+) -> None:
+    log = bank.transaction_log().transaction_log
+    logged: Counter[UUID] = Counter()
+    after = None
+    while entries := list(log.get(gt=after, limit=PAGE_SIZE)):
+        for entry in entries:
+            logged[entry.transaction_id] += 1
+            if movements.get(entry.transaction_id) not in (None, entry.kind):
+                report.problems.append(
+                    f"Transaction {entry.transaction_id} is logged as a "
+                    f"{entry.kind} but was a {movements[entry.transaction_id]}."
+                )
+        after = entries[-1].originator_version
+    for transaction_id, count in logged.items():
+        if count > 1:
+            report.problems.append(
+                f"Transaction {transaction_id} is logged {count} times."
+            )
+        if transaction_id not in movements:
+            report.problems.append(
+                f"Transaction {transaction_id} is logged but never happened."
+            )
+    missing = [t for t in movements if t not in logged]
+    if missing:
+        report.problems.append(
+            f"{len(missing)} transaction(s) missing from the log, e.g. {missing[0]}."
+        )

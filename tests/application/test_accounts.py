@@ -1,0 +1,152 @@
+"""The Accounts application on a real database (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from uuid import uuid4
+
+import pytest
+
+from accounts.domain import Receipt
+from accounts.errors import (
+    AccountClosedError,
+    AccountNotFoundError,
+    BalanceNotZeroError,
+    InsufficientFundsError,
+    InvalidAccountNameError,
+    InvalidAmountError,
+    SameAccountTransferError,
+)
+
+
+def head(bank):
+    """The Accounts notification log's last position: unchanged = nothing recorded."""
+    return bank.accounts.recorder.max_notification_id() or 0
+
+
+@pytest.fixture
+def ada(bank):
+    account_id = bank.accounts.open_account("ada", "Current")
+    bank.accounts.deposit(account_id, "100.00")
+    return account_id
+
+
+@pytest.fixture
+def bob(bank):
+    return bank.accounts.open_account("bob", "Savings")
+
+
+def test_opened_accounts_are_listed_in_order_and_by_owner(bank):
+    first = bank.accounts.open_account("ada", "Current")
+    second = bank.accounts.open_account("bob", "Savings")
+    third = bank.accounts.open_account("ada", "Holiday")
+    assert bank.accounts.list_account_ids() == [first, second, third]
+    assert bank.accounts.list_account_ids(after=1, limit=1) == [second]
+    assert bank.accounts.count_accounts() == 3
+    assert bank.accounts.list_owner_account_ids("ada") == [first, third]
+    assert bank.accounts.list_owner_account_ids("carol") == []
+
+
+def test_summary_reports_the_account_as_it_stands(bank, ada):
+    summary = bank.accounts.get_account(ada)
+    assert (summary.owner, summary.name, summary.currency) == ("ada", "Current", "GBP")
+    assert summary.balance == Decimal("100.00")
+    assert summary.version == 2
+    assert summary.last_activity_at >= summary.opened_at
+
+
+def test_transfer_moves_money_and_returns_one_transaction_id(bank, ada, bob):
+    transaction_id = bank.accounts.transfer(ada, bob, "40.25")
+    assert bank.accounts.get_account(ada).balance == Decimal("59.75")
+    assert bank.accounts.get_account(bob).balance == Decimal("40.25")
+    [out] = [
+        line for line in bank.accounts.get_statement(ada) if line.kind == "Transfer out"
+    ]
+    [into] = bank.accounts.get_statement(bob)
+    assert out.transaction_id == into.transaction_id == transaction_id
+    assert (out.amount, into.amount) == (Decimal("-40.25"), Decimal("40.25"))
+    assert (out.counterparty_id, into.counterparty_id) == (bob, ada)
+
+
+def test_statement_lists_movements_with_running_balance(bank, ada):
+    bank.accounts.withdraw(ada, "30")
+    bank.accounts.set_overdraft_limit(ada, "10")
+    bank.accounts.withdraw(ada, "75")
+    statement = bank.accounts.get_statement(ada)
+    assert [(s.kind, s.amount, s.balance) for s in statement] == [
+        ("Deposit", Decimal("100.00"), Decimal("100.00")),
+        ("Withdrawal", Decimal("-30.00"), Decimal("70.00")),
+        ("Withdrawal", Decimal("-75.00"), Decimal("-5.00")),
+    ]
+
+
+def test_history_shows_every_stored_event_with_its_data(bank, ada):
+    history = bank.accounts.get_history(ada)
+    assert [(e.version, e.type) for e in history] == [(1, "Opened"), (2, "Deposited")]
+    assert history[0].data == {
+        "originator_topic": "accounts.domain:Account",
+        "owner": "ada",
+        "name": "Current",
+        "currency": "GBP",
+    }
+    assert history[1].data["amount"] == Decimal("100.00")
+
+
+def test_state_as_of_any_version(bank, ada):
+    bank.accounts.withdraw(ada, "60")
+    assert bank.accounts.get_account(ada, version=1).balance == Decimal("0.00")
+    assert bank.accounts.get_account(ada, version=2).balance == Decimal("100.00")
+    assert bank.accounts.get_account(ada, version=3).balance == Decimal("40.00")
+
+
+@pytest.mark.parametrize(
+    ("command", "error"),
+    [
+        (lambda b, a, o: b.accounts.withdraw(a, "100.01"), InsufficientFundsError),
+        (lambda b, a, o: b.accounts.deposit(a, "0.001"), InvalidAmountError),
+        (lambda b, a, o: b.accounts.deposit(a, "1000000.01"), InvalidAmountError),
+        (lambda b, a, o: b.accounts.transfer(a, a, "1"), SameAccountTransferError),
+        (lambda b, a, o: b.accounts.transfer(a, uuid4(), "1"), AccountNotFoundError),
+        (lambda b, a, o: b.accounts.transfer(uuid4(), a, "1"), AccountNotFoundError),
+        (lambda b, a, o: b.accounts.transfer(a, o, "500"), InsufficientFundsError),
+        (lambda b, a, o: b.accounts.deposit(uuid4(), "1"), AccountNotFoundError),
+        (lambda b, a, o: b.accounts.close_account(a), BalanceNotZeroError),
+        (lambda b, a, o: b.accounts.open_account("", "x"), InvalidAccountNameError),
+    ],
+)
+def test_refused_commands_record_nothing(bank, ada, bob, command, error):
+    before = head(bank)
+    with pytest.raises(error) as refused:
+        command(bank, ada, bob)
+    assert str(refused.value)  # a message a person can read
+    assert head(bank) == before
+    assert bank.accounts.get_account(ada).balance == Decimal("100.00")
+    assert bank.accounts.get_account(bob).balance == Decimal("0.00")
+
+
+def test_closed_account_refuses_money_and_transfers(bank, ada, bob):
+    bank.accounts.close_account(bob)
+    before = head(bank)
+    with pytest.raises(AccountClosedError):
+        bank.accounts.deposit(bob, "1")
+    with pytest.raises(AccountClosedError):
+        bank.accounts.transfer(ada, bob, "1")
+    assert head(bank) == before
+    assert bank.accounts.get_account(bob).is_closed
+
+
+def test_ids_of_other_aggregates_are_not_accounts(bank, ada):
+    bank.accounts.deposit(ada, "1", idempotency_key="k")
+    with pytest.raises(AccountNotFoundError):
+        bank.accounts.get_account(Receipt.create_id("k"))
+    with pytest.raises(AccountNotFoundError):
+        bank.accounts.get_statement(Receipt.create_id("k"))
+
+
+def test_accounts_are_snapshotted_every_50_events(bank, ada):
+    for _ in range(49):
+        bank.accounts.deposit(ada, "1")
+    assert bank.accounts.get_snapshot_versions(ada) == [50]
+    assert bank.accounts.get_account(ada).balance == Decimal("149.00")
+    bank.accounts.deposit(ada, "1")
+    assert bank.accounts.get_account(ada).balance == Decimal("150.00")
