@@ -60,21 +60,28 @@ class Processor:
     def name(self) -> str:
         return self.follower.name
 
-    def process(self, *, wait: float = 5.0, force: bool = False) -> bool:
+    def process(
+        self, *, wait: float = 5.0, force: bool = False, limit: int | None = None
+    ) -> bool:
         """Process every event the follower has not seen yet.
 
         Returns False if another thread held the follower for longer than
         ``wait`` (it will process these events too), or if the follower is
         backing off after an error and ``force`` is not set. Never raises:
         a failing policy is logged, remembered for the health check and
-        retried later, after a growing delay.
+        retried later, after a growing delay. ``limit`` stops after that
+        many notifications, so a long catch-up can be interrupted between
+        two calls (see ``esbank_site.workers``).
         """
         if not force and time.monotonic() < self._retry_at:
             return False
         if not self._lock.acquire(timeout=wait):
             return False
         try:
-            self.follower.pull_and_process(self.leader.name)
+            if limit is None:
+                self.follower.pull_and_process(self.leader.name)
+            else:
+                self._pull_and_process_some(limit)
         except Exception as error:  # noqa: BLE001 (anything a policy may raise)
             self._record_failure(error)
             return False
@@ -84,6 +91,27 @@ class Processor:
             return True
         finally:
             self._lock.release()
+
+    def _pull_and_process_some(self, limit: int) -> None:
+        """The follower's ``pull_and_process``, stopping after ``limit`` events.
+
+        The same steps as the library's, counted; a range of notification
+        ids would not do, since a follower with topics skips some of them.
+        """
+        leader_name = self.leader.name
+        start = self.follower.recorder.max_tracking_id(leader_name)
+        pulled = 0
+        for notifications in self.follower.pull_notifications(
+            leader_name, start=start, inclusive_of_start=False
+        ):
+            received = self.follower.filter_received_notifications(notifications)
+            for domain_event, tracking in self.follower.convert_notifications(
+                leader_name, received
+            ):
+                self.follower.process_event(domain_event, tracking)
+            pulled += len(notifications)
+            if pulled >= limit:
+                return
 
     def position(self) -> int:
         """The last leader notification this follower has processed."""

@@ -1,0 +1,325 @@
+"""The followers in processes of their own, on PostgreSQL.
+
+``manage.py run_processors`` runs one ``FollowerWorker`` thread per follower
+(the ledger, the transaction log, ...). Each worker:
+
+- holds its follower with a session-level PostgreSQL advisory lock, on a
+  connection of its own. While another process holds it, the worker stands
+  by and tries again every second: a second ``run_processors`` is a hot
+  standby, and takes over within seconds when the first one dies, since the
+  server releases the lock with the dead process's session.
+- LISTENs, on that same connection, to the leader's channel, which the
+  library NOTIFYs on every commit. A notification wakes the worker at once;
+  a timer wakes it anyway, because a notification sent while nobody listened
+  is gone for good (the library's own subscription has no such fallback,
+  upstream issue #305).
+- on each wake-up, has ``Processor.process`` pull from the follower's
+  tracking position: it resumes where it stopped after any crash, and logs
+  and retries a failing event with a growing delay.
+- checks between two batches that its connection, and so its lock, is
+  still there; if not, it stops processing at once, reconnects with backoff
+  and competes for the lock again.
+- stops between two batches when told to (SIGTERM or SIGINT).
+
+Exactly-once never rests on the lock alone. Each event is processed in one
+transaction with its tracking record, and the single-row tracking table
+refuses a position that does not move forward, so two processes that both
+believe for a moment that they hold a follower still cannot record an event
+twice: the lock only spares them the wasted work and the conflicts.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+import zlib
+from typing import TYPE_CHECKING, Any
+
+import psycopg
+from django.core.exceptions import ImproperlyConfigured
+from eventsourcing.postgres import PostgresDatastore
+from psycopg import sql
+
+from esbank_site.bank import POSTGRES_ENGINE, Bank, eventsourcing_env
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from esbank_site.processing import Processor
+
+logger = logging.getLogger(__name__)
+
+# Advisory locks take two keys: the bank's own (which tells its locks apart
+# from any other application's in pg_locks), then the follower's.
+LOCK_NAMESPACE = zlib.crc32(b"esbank processors") & 0x7FFFFFFF
+
+# Every worker connection is named so, then "<pid>@<host>"; /health shows it.
+APPLICATION_NAME_PREFIX = "esbank-processor "
+
+DEFAULT_POLL_INTERVAL = 1.0
+DEFAULT_STANDBY_INTERVAL = 1.0
+DEFAULT_BATCH_SIZE = 100
+MAX_RECONNECT_DELAY = 30.0
+
+# A worker needs few connections per application (one thread per
+# follower); the library opens 5 by default. The environment can say more.
+DEFAULT_WORKER_POOL_SIZE = "2"
+
+_SELECT_HOLDERS = """
+    SELECT l.objid::bigint AS key, a.application_name, l.pid
+    FROM pg_locks AS l
+    LEFT JOIN pg_stat_activity AS a ON a.pid = l.pid
+    WHERE l.locktype = 'advisory'
+      AND l.granted
+      AND l.objsubid = 2
+      AND l.classid::bigint = %s
+      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+"""
+
+
+class UnknownFollowerError(LookupError):
+    """Raised when ``run_processors`` is asked for a follower the bank lacks."""
+
+
+def lock_key(follower_name: str) -> int:
+    """The follower's advisory lock key: the same in every process and host."""
+    return zlib.crc32(follower_name.encode()) & 0x7FFFFFFF
+
+
+def holder_name() -> str:
+    """How this process names itself to the database: ``<pid>@<host>``."""
+    return f"{os.getpid()}@{socket.gethostname()}"
+
+
+def check_postgres(database: Mapping[str, Any]) -> None:
+    """Refuse to run separate processors on anything but PostgreSQL."""
+    if database["ENGINE"] != POSTGRES_ENGINE:
+        msg = (
+            "run_processors needs PostgreSQL (DATABASE_URL=postgres://...). "
+            "With SQLite the web process runs the followers itself."
+        )
+        raise ImproperlyConfigured(msg)
+
+
+def worker_env(database: Mapping[str, Any]) -> dict[str, str]:
+    """The eventsourcing environment for a worker process."""
+    pool_size = os.environ.get("POSTGRES_POOL_SIZE", DEFAULT_WORKER_POOL_SIZE)
+    return eventsourcing_env(database) | {"POSTGRES_POOL_SIZE": pool_size}
+
+
+def connect(database: Mapping[str, Any]) -> psycopg.Connection[Any]:
+    """A connection of the worker's own, outside the event store's pools."""
+    return psycopg.connect(
+        dbname=str(database["NAME"]),
+        host=str(database.get("HOST") or "localhost"),
+        port=str(database.get("PORT") or "5432"),
+        user=str(database.get("USER") or "") or None,
+        password=str(database.get("PASSWORD") or "") or None,
+        application_name=(APPLICATION_NAME_PREFIX + holder_name())[:63],
+        autocommit=True,
+        connect_timeout=5,
+        # Notice a server or network that vanished without closing the
+        # connection, instead of waiting on it for the kernel's hours.
+        keepalives=1,
+        keepalives_idle=10,
+        keepalives_interval=5,
+        keepalives_count=3,
+        tcp_user_timeout=15_000,
+    )
+
+
+def select_processors(bank: Bank, names: Iterable[str] = ()) -> list[Processor]:
+    """The bank's processors with these names (any case), or all of them."""
+    by_name = {processor.name.lower(): processor for processor in bank.processors}
+    wanted = [name.lower() for name in names] or list(by_name)
+    unknown = [name for name in wanted if name not in by_name]
+    if unknown:
+        known = ", ".join(processor.name for processor in bank.processors)
+        msg = f"No follower named {', '.join(unknown)}; the bank has {known}."
+        raise UnknownFollowerError(msg)
+    return [by_name[name] for name in dict.fromkeys(wanted)]
+
+
+def processor_holders(bank: Bank) -> dict[str, str | None]:
+    """For each follower, which worker holds it (``<pid>@<host>``), or None.
+
+    Read from ``pg_locks``, so any process can tell, web processes included.
+    Empty on SQLite, where no separate worker runs.
+    """
+    datastore = getattr(bank.accounts.factory, "datastore", None)
+    if not isinstance(datastore, PostgresDatastore):
+        return {}
+    with datastore.get_connection() as conn:
+        rows = conn.execute(_SELECT_HOLDERS, (LOCK_NAMESPACE,)).fetchall()
+    holders: dict[int, str] = {}
+    for row in rows:
+        application_name = row["application_name"] or ""
+        if application_name.startswith(APPLICATION_NAME_PREFIX):
+            holders[row["key"]] = application_name.removeprefix(APPLICATION_NAME_PREFIX)
+        else:
+            holders[row["key"]] = f"backend {row['pid']}"
+    return {
+        processor.name: holders.get(lock_key(processor.name))
+        for processor in bank.processors
+    }
+
+
+class FollowerWorker(threading.Thread):
+    """Processes one follower whenever this process holds its advisory lock."""
+
+    def __init__(
+        self,
+        processor: Processor,
+        database: Mapping[str, Any],
+        stopping: threading.Event,
+        *,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        standby_interval: float = DEFAULT_STANDBY_INTERVAL,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> None:
+        super().__init__(name=f"esbank-{processor.name.lower()}", daemon=True)
+        self.processor = processor
+        self.database = database
+        self.stopping = stopping
+        self.poll_interval = poll_interval
+        self.standby_interval = standby_interval
+        self.batch_size = batch_size
+        self.holding = threading.Event()
+        self.key = lock_key(processor.name)
+        self.channel: str = processor.leader.recorder.channel_name  # type: ignore[attr-defined]
+
+    def run(self) -> None:
+        failures = 0
+        while not self.stopping.is_set():
+            try:
+                with connect(self.database) as conn:
+                    failures = 0
+                    if self._stand_by(conn):
+                        self._lead(conn)
+            except Exception as error:  # noqa: BLE001 (reconnect, whatever broke)
+                failures += 1
+                delay = min(MAX_RECONNECT_DELAY, 0.5 * 2**failures)
+                logger.warning(
+                    "%s: %s: %s; reconnecting in %.1fs",
+                    self.processor.name,
+                    "lost the follower" if self.holding.is_set() else "no database",
+                    str(error).strip() or type(error).__name__,
+                    delay,
+                )
+                self.holding.clear()
+                self.stopping.wait(delay)
+            else:
+                if self.holding.is_set():
+                    logger.info("%s: released", self.processor.name)
+                self.holding.clear()
+
+    def _stand_by(self, conn: psycopg.Connection[Any]) -> bool:
+        """Wait until this process holds the follower; False if told to stop."""
+        waiting = False
+        while not self.stopping.is_set():
+            row = conn.execute(
+                "SELECT pg_try_advisory_lock(%s, %s)", (LOCK_NAMESPACE, self.key)
+            ).fetchone()
+            if row is not None and row[0]:
+                return True
+            if not waiting:
+                logger.info(
+                    "%s: held by another processor; standing by", self.processor.name
+                )
+                waiting = True
+            self.stopping.wait(self.standby_interval)
+        return False
+
+    def _lead(self, conn: psycopg.Connection[Any]) -> None:
+        """Process the follower until told to stop or the connection drops."""
+        # Listen first, then catch up: a commit in between still wakes us.
+        conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
+        self.holding.set()
+        status = self.processor.status()
+        logger.info(
+            "%s: processing %s from position %d (lag %d)",
+            self.processor.name,
+            status.leader,
+            status.position,
+            status.lag,
+        )
+        self._catch_up(conn)
+        while not self.stopping.is_set():
+            self._wait_for_news(conn)
+            self._catch_up(conn)
+
+    def _wait_for_news(self, conn: psycopg.Connection[Any]) -> None:
+        """Return on the leader's next notification, or after the poll interval."""
+        for _ in conn.notifies(timeout=self.poll_interval, stop_after=1):
+            pass
+        # Drain the notifications already received: one pull covers them all.
+        for _ in conn.notifies(timeout=0):
+            pass
+
+    def _catch_up(self, conn: psycopg.Connection[Any]) -> None:
+        """Process batches until the follower is at the leader's head."""
+        while not self.stopping.is_set():
+            # Raises if the connection, and with it the lock, is gone.
+            conn.execute("SELECT 1")
+            before = self.processor.position()
+            if not self.processor.process(limit=self.batch_size):
+                return  # failing, and backing off: a later wake-up retries
+            status = self.processor.status()
+            if status.lag == 0 or status.position == before:
+                return
+
+
+def stop_on_signals(stopping: threading.Event) -> None:
+    """Set ``stopping`` on SIGTERM (a supervisor's stop) and SIGINT (Ctrl-C)."""
+
+    def handle(signum: int, frame: object) -> None:
+        logger.info("Stopping on %s", signal.Signals(signum).name)
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, handle)
+    signal.signal(signal.SIGINT, handle)
+
+
+def run_processors(
+    database: Mapping[str, Any],
+    names: Iterable[str] = (),
+    *,
+    stopping: threading.Event,
+    poll_interval: float = DEFAULT_POLL_INTERVAL,
+    standby_interval: float = DEFAULT_STANDBY_INTERVAL,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> None:
+    """Run the named followers (all by default) until ``stopping`` is set."""
+    check_postgres(database)
+    bank = Bank(worker_env(database), process_inline=False)
+    try:
+        workers = [
+            FollowerWorker(
+                processor,
+                database,
+                stopping,
+                poll_interval=poll_interval,
+                standby_interval=standby_interval,
+                batch_size=batch_size,
+            )
+            for processor in select_processors(bank, names)
+        ]
+        logger.info(
+            "Processor %s runs %s",
+            holder_name(),
+            ", ".join(worker.processor.name for worker in workers),
+        )
+        for worker in workers:
+            worker.start()
+        while not stopping.wait(1.0):
+            pass
+        started = time.monotonic()
+        for worker in workers:
+            worker.join()
+        logger.info("Stopped in %.1fs", time.monotonic() - started)
+    finally:
+        bank.close()
