@@ -6,17 +6,20 @@ from decimal import Decimal
 from uuid import uuid4
 
 import pytest
+from eventsourcing.persistence import IntegrityError
 
 from accounts.domain import Receipt
 from accounts.errors import (
     AccountClosedError,
     AccountNotFoundError,
     BalanceNotZeroError,
+    ConflictError,
     InsufficientFundsError,
     InvalidAccountNameError,
     InvalidAmountError,
     SameAccountTransferError,
 )
+from esbank_site.bank import Bank, eventsourcing_env
 
 
 def head(bank):
@@ -150,3 +153,44 @@ def test_accounts_are_snapshotted_every_50_events(bank, ada):
     assert bank.accounts.get_account(ada).balance == Decimal("149.00")
     bank.accounts.deposit(ada, "1")
     assert bank.accounts.get_account(ada).balance == Decimal("150.00")
+
+
+def test_a_lost_race_is_retried_then_refused_as_a_conflict(bank, ada, monkeypatch):
+    real_save = bank.accounts.save
+    collisions = []
+
+    def colliding_save(*objs, **kwargs):
+        if len(collisions) < 3:  # another request saved first, three times
+            collisions.append(1)
+            raise IntegrityError
+        return real_save(*objs, **kwargs)
+
+    monkeypatch.setattr(bank.accounts, "save", colliding_save)
+    bank.accounts.deposit(ada, "1")
+    assert len(collisions) == 3
+    assert bank.accounts.get_account(ada).balance == Decimal("101.00")
+
+    collisions.clear()
+    monkeypatch.setattr(bank.accounts, "max_attempts", 3)
+    before = head(bank)
+    with pytest.raises(ConflictError, match="try again"):
+        bank.accounts.deposit(ada, "1")
+    assert head(bank) == before
+
+
+def test_version_conflicts_between_two_processes_are_retried(bank, database, ada):
+    # A second Accounts application on the same database, as in another
+    # web process: its stale copy of the account must not win.
+    other_process = Bank(eventsourcing_env(database), process_inline=False)
+    try:
+        stale = other_process.accounts.repository.get(ada)
+        bank.accounts.deposit(ada, "5")
+        stale.deposit("7", uuid4())
+        with pytest.raises(IntegrityError):
+            other_process.accounts.save(stale)  # the store refuses the stale write
+        other_process.accounts.deposit(ada, "7")  # the command reloads and wins
+    finally:
+        other_process.close()
+    bank.wait_until_processed()
+    assert bank.accounts.get_account(ada).balance == Decimal("112.00")
+    assert bank.ledger().get_ledger().balance == Decimal("112.00")
