@@ -108,7 +108,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test_db.sqlite3")}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 else:
-    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
+    # Give up on an unreachable server or a held lock after 5 seconds
+    # (PostgreSQL's defaults wait much longer, or forever): requests then
+    # fail fast with 503 instead of piling up.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"connect_timeout": 5, "options": "-c lock_timeout=5s"}
+    )
 
 # How this process runs the followers (ledger, transaction log):
 # inline after each commit, and on a timer; or not at all, when separate
