@@ -1,0 +1,253 @@
+"""``manage.py run_processors`` as real processes: crashes, standbys, lost links.
+
+Commands are recorded from this test process, straight through Accounts;
+the followers run only in the processes under test. At the end every test
+folds the Accounts events itself (``esbank_site.audit``) and checks the
+ledger and the transaction log against that: each movement exactly once.
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+import time
+from collections import Counter
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from esbank_site.audit import audit
+from esbank_site.workers import processor_holders
+from ledger.domain import Ledger
+from tests.conftest import postgres_admin_connection
+from tests.multiprocess.conftest import (
+    MoneyMover,
+    caught_up,
+    held_by,
+    open_funded_accounts,
+    wait_for,
+)
+
+if TYPE_CHECKING:
+    from esbank_site.bank import Bank
+    from tests.multiprocess.conftest import Spawned, Spawner
+
+pytestmark = pytest.mark.multiprocess
+
+
+def assert_exactly_once(bank: Bank) -> str:
+    """Audit the bank, and check the ledger counted each transaction once."""
+    report = audit(bank)
+    assert report.problems == []
+    ledger_events = bank.ledger().events.get(Ledger.create_id())
+    counted = Counter(
+        e.transaction_id for e in ledger_events if hasattr(e, "transaction_id")
+    )
+    assert [t for t, n in counted.items() if n > 1] == []
+    assert len(counted) == report.movements
+    return report.summary()
+
+
+def stand_by_started(process: Spawned) -> bool:
+    return "standing by" in process.output()
+
+
+def test_catches_up_at_start_then_wakes_on_notification(
+    observer: Bank, spawner: Spawner
+) -> None:
+    account_ids = open_funded_accounts(observer.accounts, 4)
+    mover = MoneyMover(observer.accounts, account_ids, seed=1)
+    for _ in range(150):
+        mover.move_once()
+    backlog = observer.processor_status()[0].lag
+
+    # A poll interval far longer than the test: only NOTIFY can wake it.
+    processor = spawner.processor("--poll-interval=60")
+    catch_up = wait_for(lambda: caught_up(observer), 30, "caught up")
+    latencies = []
+    for _ in range(5):
+        observer.accounts.deposit(account_ids[0], "1.00")
+        latencies.append(wait_for(lambda: caught_up(observer), 10, "notified"))
+
+    print(
+        f"\ncaught up on {backlog} notifications in {catch_up:.2f}s "
+        f"(processor start included); after a deposit: "
+        f"{', '.join(f'{t:.3f}s' for t in latencies)}"
+    )
+    assert max(latencies) < 5
+    assert processor.popen.poll() is None
+    print(assert_exactly_once(observer))
+
+
+def test_sigterm_stops_between_events_and_releases_followers(
+    observer: Bank, spawner: Spawner
+) -> None:
+    account_ids = open_funded_accounts(observer.accounts, 4)
+    mover = MoneyMover(observer.accounts, account_ids, seed=2, pause=0.005)
+    mover.start()
+    try:
+        processor = spawner.processor()
+        wait_for(lambda: held_by(observer, processor), 30, "holding its followers")
+        time.sleep(1.0)
+        processor.signal(signal.SIGTERM)
+        started = time.monotonic()
+        exit_code = processor.wait(timeout=15)
+        stopped_in = time.monotonic() - started
+    finally:
+        mover.stop()
+
+    assert exit_code == 0
+    assert "Processors stopped." in processor.output()
+    assert set(processor_holders(observer).values()) == {None}
+    lag_left = max(status.lag for status in observer.processor_status())
+
+    spawner.processor()
+    wait_for(lambda: caught_up(observer), 60, "caught up after restart")
+    print(f"\nstopped {stopped_in:.2f}s after SIGTERM with lag {lag_left}; ")
+    print(assert_exactly_once(observer))
+
+
+def test_sigkill_at_random_moments_loses_and_repeats_nothing(
+    observer: Bank, spawner: Spawner
+) -> None:
+    rng = random.Random(20)
+    account_ids = open_funded_accounts(observer.accounts, 8)
+    movers = [
+        MoneyMover(observer.accounts, account_ids, seed=seed, pause=0.005)
+        for seed in (21, 22)
+    ]
+    for mover in movers:
+        mover.start()
+    kills: list[dict[str, Any]] = []
+    started = time.monotonic()
+    try:
+        for _ in range(12):
+            processor = spawner.processor()
+            wait_for(lambda p=processor: held_by(observer, p), 30, "holding")
+            time.sleep(rng.uniform(0.0, 1.2))
+            before = observer.processor_status()
+            processor.kill()
+            kills.append(
+                {
+                    "positions": [s.position for s in before],
+                    "lags": [s.lag for s in before],
+                }
+            )
+    finally:
+        for mover in movers:
+            mover.stop()
+    spawner.processor()
+    final_catch_up = wait_for(lambda: caught_up(observer), 90, "caught up")
+    elapsed = time.monotonic() - started
+
+    moved = sum(m.moved for m in movers)
+    killed_behind = sum(1 for kill in kills if any(kill["lags"]))
+    print(
+        f"\n{len(kills)} SIGKILLs in {elapsed:.1f}s, {killed_behind} of them "
+        f"while behind; {moved} movements recorded meanwhile "
+        f"({sum(m.refused for m in movers)} refused); final catch-up "
+        f"{final_catch_up:.1f}s"
+    )
+    print("positions at each kill:", [k["positions"] for k in kills])
+    assert len(kills) >= 10
+    # The kills really did land while the followers were working.
+    assert killed_behind >= 5
+    positions = [k["positions"][0] for k in kills]
+    assert positions == sorted(positions)
+    assert positions[-1] > positions[0]
+    print(assert_exactly_once(observer))
+
+
+def test_standby_takes_over_when_the_active_processor_dies(
+    observer: Bank, spawner: Spawner
+) -> None:
+    account_ids = open_funded_accounts(observer.accounts, 6)
+    mover = MoneyMover(observer.accounts, account_ids, seed=3, pause=0.005)
+    mover.start()
+    takeovers = []
+    try:
+        active = spawner.processor()
+        wait_for(lambda: held_by(observer, active), 30, "holding")
+        for _ in range(3):
+            standby = spawner.processor()
+            wait_for(lambda s=standby: stand_by_started(s), 30, "standing by")
+            time.sleep(0.5)
+            # Only one of them processes.
+            assert held_by(observer, active)
+            active.kill()
+            takeovers.append(
+                wait_for(lambda s=standby: held_by(observer, s), 15, "taken over")
+            )
+            active = standby
+    finally:
+        mover.stop()
+    wait_for(lambda: caught_up(observer), 60, "caught up")
+
+    print(
+        f"\n{len(takeovers)} takeovers, in "
+        f"{', '.join(f'{t:.2f}s' for t in takeovers)}; {mover.moved} movements"
+    )
+    assert max(takeovers) < 5
+    print(assert_exactly_once(observer))
+
+
+def test_recovers_by_itself_when_its_connections_are_terminated(
+    observer: Bank, spawner: Spawner, own_database: dict[str, Any]
+) -> None:
+    account_ids = open_funded_accounts(observer.accounts, 4)
+    mover = MoneyMover(observer.accounts, account_ids, seed=4, pause=0.005)
+    mover.start()
+    app_name = "esbank-test-terminated"
+    terminated = []
+    recoveries = []
+    try:
+        processor = spawner.processor(PGAPPNAME=app_name)
+        wait_for(lambda: held_by(observer, processor), 30, "holding")
+        for _ in range(3):
+            time.sleep(1.0)
+            with postgres_admin_connection() as admin:
+                rows = admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = %s "
+                    "AND (application_name = %s OR application_name LIKE %s)",
+                    (
+                        own_database["NAME"],
+                        app_name,
+                        f"esbank-processor {processor.pid}@%",
+                    ),
+                ).fetchall()
+            terminated.append(len(rows))
+            position = min(s.position for s in observer.processor_status())
+            recoveries.append(
+                wait_for(
+                    lambda p=position: (
+                        held_by(observer, processor)
+                        and min(s.position for s in observer.processor_status()) > p
+                    ),
+                    30,
+                    "processing again",
+                )
+            )
+    finally:
+        mover.stop()
+    wait_for(lambda: caught_up(observer), 60, "caught up")
+
+    print(
+        f"\nterminated {terminated} connections; processing again after "
+        f"{', '.join(f'{t:.2f}s' for t in recoveries)}; {mover.moved} movements"
+    )
+    assert processor.popen.poll() is None
+    assert all(count >= 1 for count in terminated)
+    assert "lost the follower" in processor.output()
+    print(assert_exactly_once(observer))
+
+
+def test_deposits_before_any_processor_show_as_lag(observer: Bank) -> None:
+    account_id = observer.accounts.open_account("ada", "Current")
+    observer.accounts.deposit(account_id, Decimal("10.00"))
+    statuses = observer.processor_status()
+    assert [s.position for s in statuses] == [0, 0]
+    assert [s.lag for s in statuses] == [statuses[0].leader_position] * 2
+    assert statuses[0].lag > 0
+    assert set(processor_holders(observer).values()) == {None}
