@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 # Local development only: DEBUG on, the well-known development key.
 DEV_ENV := DJANGO_DEBUG=1
 
-.PHONY: install run test lint
+.PHONY: install run serve test lint
 
 $(INSTALLED): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,20 @@ run: install
 	$(DEV_ENV) $(BIN)/python manage.py migrate --noinput
 	$(DEV_ENV) $(BIN)/python manage.py bank_demo
 	$(DEV_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000
+
+## serve: on PostgreSQL (DATABASE_URL=postgres://...): migrate, then gunicorn
+##        with WEB_CONCURRENCY workers on BIND; web processes run no follower,
+##        `manage.py run_processors` does (docs/DEPLOYMENT.md)
+WEB_CONCURRENCY ?= 3
+BIND ?= 127.0.0.1:8000
+WEB_ENV := ESBANK_PROCESS_INLINE=0 ESBANK_POLL_INTERVAL=0
+serve: install
+	@case "$$DATABASE_URL" in postgres://*|postgresql://*) ;; \
+	  *) echo "make serve needs DATABASE_URL=postgres://USER:PASSWORD@HOST:5432/NAME" \
+	       "(see docs/DEPLOYMENT.md); make run is the SQLite bank."; exit 2;; esac
+	$(WEB_ENV) $(BIN)/python manage.py migrate --noinput
+	$(WEB_ENV) $(BIN)/gunicorn esbank_site.wsgi --workers $(WEB_CONCURRENCY) \
+	  --bind $(BIND) --access-logfile - --graceful-timeout 10
 
 ## lint: style and types
 lint: install
