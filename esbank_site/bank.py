@@ -44,13 +44,30 @@ POSTGRES_ENGINE = "django.db.backends.postgresql"
 
 
 def eventsourcing_env(
-    database: Mapping[str, Any], *, create_tables: bool = False
+    database: Mapping[str, Any],
+    *,
+    create_tables: bool = False,
+    cipher_key: str = "",
+    compress: bool = False,
 ) -> dict[str, str]:
-    """The eventsourcing environment for one of Django's ``DATABASES`` entries."""
+    """The eventsourcing environment for one of Django's ``DATABASES`` entries.
+
+    With ``cipher_key``, the state of every stored event and snapshot is
+    encrypted with AES-GCM (topics, ids and versions stay readable); with
+    ``compress``, it is zlib-compressed first. Both are always set, so a
+    stray CIPHER_KEY in the process environment cannot switch them on.
+    """
     lock_timeout = os.environ.get(
         "ESBANK_DB_LOCK_TIMEOUT", str(DEFAULT_LOCK_TIMEOUT_SECONDS)
     )
-    env = {"CREATE_TABLE": "yes" if create_tables else "no"}
+    env = {
+        "CREATE_TABLE": "yes" if create_tables else "no",
+        "CIPHER_TOPIC": "eventsourcing.cipher:AESCipher" if cipher_key else "",
+        "CIPHER_KEY": cipher_key,
+        "COMPRESSOR_TOPIC": "eventsourcing.compressor:ZlibCompressor"
+        if compress
+        else "",
+    }
     if database["ENGINE"] == SQLITE_ENGINE:
         env |= {
             "PERSISTENCE_MODULE": "esbank_site.sqlite_tables:Factory",
@@ -96,14 +113,11 @@ class Bank(RecordingEventReceiver[Any]):
         poll_interval: float | None = None,
     ) -> None:
         self.system = BankSystem()
-        # The system wraps Accounts in the library's Leader class, which
-        # calls back after each commit (see receive_recording_event).
-        self._leader: Leader[Any] = self.system.leader_cls("Accounts")(env=dict(env))
-        self.accounts = cast("Accounts", self._leader)
-        self.followers: dict[str, Follower[Any]] = {
-            name: self.system.follower_cls(name)(env=dict(env))
-            for name in self.system.followers
-        }
+        try:
+            self._construct_applications(env)
+        except ValueError as error:  # e.g. a CIPHER_KEY of the wrong size
+            msg = f"The bank cannot start: {error}"
+            raise ImproperlyConfigured(msg) from error
         self.processors = [
             Processor(self.followers[follower], self.accounts)
             for leader, follower in self.system.edges
@@ -112,14 +126,47 @@ class Bank(RecordingEventReceiver[Any]):
         self.poll_interval = poll_interval
         self._poller: PollingThread | None = None
 
+    def _construct_applications(self, env: Mapping[str, str]) -> None:
+        # The system wraps Accounts in the library's Leader class, which
+        # calls back after each commit (see receive_recording_event).
+        self._leader: Leader[Any] = self.system.leader_cls("Accounts")(env=dict(env))
+        self.accounts = cast("Accounts", self._leader)
+        self.followers: dict[str, Follower[Any]] = {
+            name: self.system.follower_cls(name)(env=dict(env))
+            for name in self.system.followers
+        }
+
     def start(self) -> None:
-        """Catch up on events recorded while no processor ran, then follow."""
+        """Check the stored events can be read, catch up on them, then follow."""
+        self.check_events_are_readable()
         self._leader.lead(self)
         if self.process_inline or self.poll_interval:
             self.process_all()
         if self.poll_interval:
             self._poller = PollingThread(self.processors, self.poll_interval)
             self._poller.start()
+
+    def check_events_are_readable(self) -> None:
+        """Decode each application's latest event, or refuse to start.
+
+        A wrong CIPHER_KEY (or encrypted events read without one, or the
+        other way round) is then one clear error when the process starts,
+        not a failure on every page.
+        """
+        for app in [self.accounts, *self.followers.values()]:
+            head = app.recorder.max_notification_id()
+            if not head:
+                continue
+            [latest] = app.recorder.select_notifications(head, 1)
+            try:
+                app.mapper.to_domain_event(latest)
+            except Exception as error:
+                msg = (
+                    f"The stored events of {app.name} cannot be read with this "
+                    "configuration: check CIPHER_KEY and ESBANK_COMPRESS_EVENTS "
+                    f"({type(error).__name__}: {error})."
+                )
+                raise ImproperlyConfigured(msg) from error
 
     def receive_recording_event(self, new_recording_event: RecordingEvent[Any]) -> None:
         """Called by Accounts after each commit."""
@@ -186,7 +233,11 @@ def get_bank() -> Bank:
     from django.db import connections  # noqa: PLC0415
 
     bank = Bank(
-        eventsourcing_env(connections["default"].settings_dict),
+        eventsourcing_env(
+            connections["default"].settings_dict,
+            cipher_key=settings.ESBANK_CIPHER_KEY,
+            compress=settings.ESBANK_COMPRESS_EVENTS,
+        ),
         process_inline=settings.ESBANK_PROCESS_INLINE,
         poll_interval=settings.ESBANK_POLL_INTERVAL,
     )

@@ -123,6 +123,12 @@ else:
 ESBANK_PROCESS_INLINE = env_flag("ESBANK_PROCESS_INLINE", default=True)
 ESBANK_POLL_INTERVAL = float(os.environ.get("ESBANK_POLL_INTERVAL", "2.0")) or None
 
+# Encryption at rest of the events' state (AES-GCM): a base64 key of 16, 24
+# or 32 bytes; see the README for how to make one. Topics, ids and versions
+# stay readable. The key must stay the same for the life of the database.
+ESBANK_CIPHER_KEY = os.environ.get("CIPHER_KEY", "")
+ESBANK_COMPRESS_EVENTS = env_flag("ESBANK_COMPRESS_EVENTS", default=False)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},

@@ -90,7 +90,7 @@ class Spawned:
         self.name = name
         self.log_path = log
         with log.open("wb") as output:
-            self.popen = subprocess.Popen(  # noqa: S603 (our own commands)
+            self.popen = subprocess.Popen(
                 args,
                 cwd=REPO,
                 env=env,
