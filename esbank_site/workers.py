@@ -81,6 +81,10 @@ _SELECT_HOLDERS = """
 """
 
 
+# The migration that creates the event store's tables (see its docstring).
+TABLES_MIGRATION = ("esbank_site", "0001_event_store_tables")
+
+
 class UnknownFollowerError(LookupError):
     """Raised when ``run_processors`` is asked for a follower the bank lacks."""
 
@@ -130,6 +134,44 @@ def connect(database: Mapping[str, Any]) -> psycopg.Connection[Any]:
         keepalives_count=3,
         tcp_user_timeout=15_000,
     )
+
+
+def wait_for_tables(
+    database: Mapping[str, Any], stopping: threading.Event, interval: float = 2.0
+) -> bool:
+    """Wait until ``manage.py migrate`` has created the event store's tables.
+
+    The library looks up its PostgreSQL types once, when the bank is built:
+    a bank built before the tables exist could never record anything. False
+    if told to stop first.
+    """
+    reported = None
+    while not stopping.is_set():
+        reason = _why_not_ready(database)
+        if reason is None:
+            return True
+        if reason != reported:
+            logger.warning("Waiting: %s", reason)
+            reported = reason
+        stopping.wait(interval)
+    return False
+
+
+def _why_not_ready(database: Mapping[str, Any]) -> str | None:
+    """None once the tables are there, else what the worker waits for."""
+    try:
+        with connect(database) as conn:
+            row = conn.execute(
+                "SELECT 1 FROM django_migrations WHERE app = %s AND name = %s",
+                TABLES_MIGRATION,
+            ).fetchone()
+    except psycopg.errors.UndefinedTable:
+        row = None
+    except psycopg.Error as error:
+        return f"no database ({str(error).strip()})"
+    if row is None:
+        return "no tables yet: run `manage.py migrate`"
+    return None
 
 
 def select_processors(bank: Bank, names: Iterable[str] = ()) -> list[Processor]:
@@ -295,6 +337,8 @@ def run_processors(
 ) -> None:
     """Run the named followers (all by default) until ``stopping`` is set."""
     check_postgres(database)
+    if not wait_for_tables(database, stopping):
+        return
     bank = Bank(worker_env(database), process_inline=False)
     try:
         workers = [

@@ -28,7 +28,7 @@ import pytest
 from psycopg import sql
 
 from accounts.errors import BankError
-from esbank_site.bank import Bank, create_tables, eventsourcing_env
+from esbank_site.bank import Bank, eventsourcing_env
 from esbank_site.workers import processor_holders
 from tests.conftest import postgres_admin_connection, postgres_settings
 
@@ -54,9 +54,38 @@ def database_url(database: dict[str, Any]) -> str:
     )
 
 
+def process_env(database: dict[str, Any], **extra: str) -> dict[str, str]:
+    """The environment of a web or processor process on ``database``."""
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=database_url(database),
+        ESBANK_INSECURE_DEV_KEY="1",
+        ESBANK_PROCESS_INLINE="0",
+        ESBANK_POLL_INTERVAL="0",
+        # Few connections per application: several processes share the
+        # server's 100.
+        POSTGRES_POOL_SIZE="1",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
+
+
+def migrate(database: dict[str, Any]) -> None:
+    """``manage.py migrate``, as a deployment runs it: once, before the rest."""
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput"],
+        cwd=REPO,
+        env=process_env(database),
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+
+
 @pytest.fixture
-def own_database() -> Iterator[dict[str, Any]]:
-    """A fresh PostgreSQL database with the bank's tables, dropped afterwards."""
+def empty_database() -> Iterator[dict[str, Any]]:
+    """A fresh, empty PostgreSQL database, dropped afterwards."""
     name = f"esbank_test_mp_{os.getpid()}_{next(_database_numbers)}"
     drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
         sql.Identifier(name)
@@ -64,13 +93,18 @@ def own_database() -> Iterator[dict[str, Any]]:
     with postgres_admin_connection() as admin:
         admin.execute(drop)
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    database = postgres_settings(name)
     try:
-        create_tables(database)
-        yield database
+        yield postgres_settings(name)
     finally:
         with postgres_admin_connection() as admin:
             admin.execute(drop)
+
+
+@pytest.fixture
+def own_database(empty_database: dict[str, Any]) -> dict[str, Any]:
+    """A fresh PostgreSQL database, migrated: Django's and the bank's tables."""
+    migrate(empty_database)
+    return empty_database
 
 
 @pytest.fixture
@@ -128,25 +162,10 @@ class Spawner:
     log_dir: Path
     spawned: list[Spawned] = field(default_factory=list)
 
-    def env(self, **extra: str) -> dict[str, str]:
-        env = dict(os.environ)
-        env.update(
-            DATABASE_URL=database_url(self.database),
-            ESBANK_INSECURE_DEV_KEY="1",
-            ESBANK_PROCESS_INLINE="0",
-            ESBANK_POLL_INTERVAL="0",
-            # Few connections per application: several processes share
-            # the server's 100.
-            POSTGRES_POOL_SIZE="1",
-            PYTHONUNBUFFERED="1",
-        )
-        env.update(extra)
-        return env
-
     def start(self, name: str, args: list[str], **extra_env: str) -> Spawned:
         number = len(self.spawned)
         log = self.log_dir / f"{number:02d}-{name}.log"
-        process = Spawned(name, args, self.env(**extra_env), log)
+        process = Spawned(name, args, process_env(self.database, **extra_env), log)
         self.spawned.append(process)
         return process
 
@@ -183,11 +202,11 @@ class Spawner:
 
 @pytest.fixture
 def spawner(
-    own_database: dict[str, Any],
+    empty_database: dict[str, Any],
     tmp_path: Path,
     request: pytest.FixtureRequest,
 ) -> Iterator[Spawner]:
-    spawner = Spawner(own_database, tmp_path)
+    spawner = Spawner(empty_database, tmp_path)
     try:
         yield spawner
     finally:

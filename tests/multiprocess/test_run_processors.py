@@ -16,21 +16,28 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from django.core.management import CommandError, call_command
+from django.db import connections
 
 from esbank_site.audit import audit
-from esbank_site.workers import processor_holders
+from esbank_site.bank import Bank, eventsourcing_env
+from esbank_site.workers import (
+    UnknownFollowerError,
+    processor_holders,
+    select_processors,
+)
 from ledger.domain import Ledger
 from tests.conftest import postgres_admin_connection
 from tests.multiprocess.conftest import (
     MoneyMover,
     caught_up,
     held_by,
+    migrate,
     open_funded_accounts,
     wait_for,
 )
 
 if TYPE_CHECKING:
-    from esbank_site.bank import Bank
     from tests.multiprocess.conftest import Spawned, Spawner
 
 pytestmark = pytest.mark.multiprocess
@@ -251,3 +258,39 @@ def test_deposits_before_any_processor_show_as_lag(observer: Bank) -> None:
     assert [s.lag for s in statuses] == [statuses[0].leader_position] * 2
     assert statuses[0].lag > 0
     assert set(processor_holders(observer).values()) == {None}
+
+
+def test_waits_for_migrate_before_building_the_bank(
+    empty_database: dict[str, Any], spawner: Spawner
+) -> None:
+    processor = spawner.processor()
+    wait_for(
+        lambda: "no tables yet: run `manage.py migrate`" in processor.output(),
+        30,
+        "waiting for the tables",
+    )
+    migrate(empty_database)
+    bank = Bank(eventsourcing_env(empty_database), process_inline=False)
+    try:
+        wait_for(lambda: held_by(bank, processor), 30, "holding")
+        account_id = bank.accounts.open_account("ada", "Current")
+        bank.accounts.deposit(account_id, "10.00")
+        wait_for(lambda: caught_up(bank), 10, "caught up")
+        assert bank.ledger().get_ledger().balance == Decimal("10.00")
+    finally:
+        bank.close()
+
+
+def test_refuses_to_run_on_sqlite(monkeypatch: pytest.MonkeyPatch) -> None:
+    database = connections["default"].settings_dict
+    monkeypatch.setitem(database, "ENGINE", "django.db.backends.sqlite3")
+    with pytest.raises(CommandError, match="needs PostgreSQL"):
+        call_command("run_processors")
+
+
+def test_refuses_an_unknown_follower(observer: Bank) -> None:
+    with pytest.raises(UnknownFollowerError, match="the bank has Ledger, Trans"):
+        select_processors(observer, ["ledger", "nonsense"])
+    assert [p.name for p in select_processors(observer, ["TRANSACTIONS"])] == [
+        "Transactions"
+    ]
