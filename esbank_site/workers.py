@@ -110,9 +110,16 @@ def check_postgres(database: Mapping[str, Any]) -> None:
 
 
 def worker_env(database: Mapping[str, Any]) -> dict[str, str]:
-    """The eventsourcing environment for a worker process."""
+    """The eventsourcing environment for a worker: the web's, with fewer connections."""
+    from django.conf import settings  # noqa: PLC0415 (settings must be loaded)
+
     pool_size = os.environ.get("POSTGRES_POOL_SIZE", DEFAULT_WORKER_POOL_SIZE)
-    return eventsourcing_env(database) | {"POSTGRES_POOL_SIZE": pool_size}
+    env = eventsourcing_env(
+        database,
+        cipher_key=settings.ESBANK_CIPHER_KEY,
+        compress=settings.ESBANK_COMPRESS_EVENTS,
+    )
+    return env | {"POSTGRES_POOL_SIZE": pool_size}
 
 
 def connect(database: Mapping[str, Any]) -> psycopg.Connection[Any]:
@@ -341,6 +348,8 @@ def run_processors(
         return
     bank = Bank(worker_env(database), process_inline=False)
     try:
+        # A wrong CIPHER_KEY stops the worker here, with one clear error.
+        bank.check_events_are_readable()
         workers = [
             FollowerWorker(
                 processor,

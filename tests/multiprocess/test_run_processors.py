@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connections
+from eventsourcing.cipher import AESCipher
 
 from esbank_site.audit import audit
 from esbank_site.bank import Bank, eventsourcing_env
@@ -294,3 +295,22 @@ def test_refuses_an_unknown_follower(observer: Bank) -> None:
     assert [p.name for p in select_processors(observer, ["TRANSACTIONS"])] == [
         "Transactions"
     ]
+
+
+def test_follows_encrypted_events_and_refuses_a_wrong_key(
+    own_database: dict[str, Any], spawner: Spawner
+) -> None:
+    key = AESCipher.create_key(16)
+    bank = Bank(eventsourcing_env(own_database, cipher_key=key), process_inline=False)
+    try:
+        account_id = bank.accounts.open_account("ada", "Current")
+        bank.accounts.deposit(account_id, "10.00")
+        wrong = spawner.processor(CIPHER_KEY=AESCipher.create_key(16))
+        assert wrong.wait(timeout=30) != 0
+        assert "cannot be read with this configuration" in wrong.output()
+
+        spawner.processor(CIPHER_KEY=key)
+        wait_for(lambda: caught_up(bank), 30, "caught up")
+        assert bank.ledger().get_ledger().balance == Decimal("10.00")
+    finally:
+        bank.close()
