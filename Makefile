@@ -28,7 +28,8 @@ run: install
 ##        `manage.py run_processors` does (docs/DEPLOYMENT.md)
 WEB_CONCURRENCY ?= 3
 BIND ?= 127.0.0.1:8000
-WEB_ENV := ESBANK_PROCESS_INLINE=0 ESBANK_POLL_INTERVAL=0
+# Sync workers serve one request at a time: two connections per application.
+WEB_ENV := ESBANK_PROCESS_INLINE=0 ESBANK_POLL_INTERVAL=0 POSTGRES_POOL_SIZE=$${POSTGRES_POOL_SIZE:-2}
 serve: install
 	@case "$$DATABASE_URL" in postgres://*|postgresql://*) ;; \
 	  *) echo "make serve needs DATABASE_URL=postgres://USER:PASSWORD@HOST:5432/NAME" \
