@@ -21,6 +21,7 @@ from eventsourcing.application import (
     Application,
     EventSourcedLog,
 )
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
 from accounts.domain import (
@@ -28,9 +29,11 @@ from accounts.domain import (
     MONEY_EVENTS,
     Account,
     AccountIndexed,
+    Deposited,
     Receipt,
     TransferReceived,
     TransferSent,
+    clean_description,
     owner_log_id,
     signed_amount,
 )
@@ -81,6 +84,7 @@ class StatementLine:
     balance: Decimal
     transaction_id: UUID
     counterparty_id: UUID | None
+    description: str
 
 
 @dataclass(frozen=True)
@@ -140,17 +144,19 @@ class Accounts(Application):
         account_id: UUID,
         amount: Decimal | int | str,
         *,
+        description: str = "",
         idempotency_key: str | None = None,
     ) -> UUID:
-        """Pay money in; return the transaction id."""
+        """Pay money in, with an optional reference; return the transaction id."""
         amount = to_amount(amount)
+        description = clean_description(description)
 
         def move(transaction_id: UUID) -> list[Account]:
             account = self._get_account(account_id)
-            account.deposit(amount, transaction_id)
+            account.deposit(amount, transaction_id, description)
             return [account]
 
-        command = f"deposit {account_id} {amount}"
+        command = f"deposit {account_id} {amount} {description}"
         return self._move_money(command, move, idempotency_key)
 
     def withdraw(
@@ -206,6 +212,17 @@ class Accounts(Application):
 
         self._retrying(attempt)
 
+    def take_snapshot_now(self, account_id: UUID) -> int:
+        """Snapshot the account at its current version; return that version.
+
+        Snapshots are also taken automatically every 50 events; this lets
+        staff take one on demand and see the next read start from it.
+        """
+        version = self._get_account(account_id).version
+        if version not in self.get_snapshot_versions(account_id):
+            self.take_snapshot(account_id, version=version)
+        return version
+
     def close_account(self, account_id: UUID) -> None:
         """Close an account whose balance is zero."""
 
@@ -223,6 +240,24 @@ class Accounts(Application):
     ) -> AccountSummary:
         """The account now, or as it was at ``version``."""
         return _summarise(self._get_account(account_id, version))
+
+    def get_account_at(self, account_id: UUID, moment: datetime) -> AccountSummary:
+        """The account as it was at ``moment``: time travel by timestamp.
+
+        Finds the last event recorded at or before ``moment`` and rebuilds
+        the account at that event's version.
+        """
+        versions = [
+            e.originator_version
+            for e in self._get_events(account_id)
+            if e.timestamp <= moment
+        ]
+        if not versions:
+            msg = (
+                f"Account {account_id} was not open yet at {moment:%Y-%m-%d %H:%M:%S}."
+            )
+            raise AccountNotFoundError(account_id, msg)
+        return self.get_account(account_id, version=versions[-1])
 
     def get_accounts(self, account_ids: Iterable[UUID]) -> list[AccountSummary]:
         """Several accounts, in the order asked."""
@@ -259,6 +294,11 @@ class Accounts(Application):
                     balance=balance,
                     transaction_id=domain_event.transaction_id,
                     counterparty_id=_counterparty(domain_event),
+                    description=(
+                        domain_event.description
+                        if isinstance(domain_event, Deposited)
+                        else ""
+                    ),
                 )
             )
         return lines
@@ -335,7 +375,8 @@ class Accounts(Application):
                     command=command,
                     transaction_id=transaction_id,
                 )
-            self.save(*accounts, receipt)
+            # @aggregate made Receipt an Aggregate, which mypy cannot see.
+            self.save(*accounts, cast("Aggregate | None", receipt))
             return transaction_id
 
         return self._retrying(attempt)

@@ -2,18 +2,31 @@
 
 Nothing here imports Django: the domain can be built, read and tested alone.
 
-Each public command method checks its guards first and only then calls a
-private ``@event`` method. The guards therefore run once, when the command
-is given, and never again when the account is rebuilt from its history:
-a rule that changes later cannot make old, valid history fail to load.
+Each public command method checks its guards first and only then records
+its event. The guards therefore run once, when the command is given, and
+never again when the account is rebuilt from its history: a rule that
+changes later cannot make old, valid history fail to load.
+
+The library offers three ways to write an aggregate, and this module uses
+each where it reads best:
+
+- ``@event``-decorated methods (most of ``Account``): the method's
+  parameters become the event's fields and its body is how the event
+  changes state. Least code, for events that just set or add values.
+- An explicit event class with ``trigger_event`` and ``apply``
+  (``Account.Closed``): the event's effect sits on the event itself, for
+  events that carry no arguments or whose effect deserves a name.
+- The ``@aggregate`` class decorator (``Receipt``): a plain class made into
+  an aggregate, for small records created once and never changed.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from eventsourcing.domain import Aggregate, DomainEvent, event
+from eventsourcing.domain import Aggregate, DomainEvent, aggregate, event
 
 from accounts.errors import (
     AccountClosedError,
@@ -21,6 +34,7 @@ from accounts.errors import (
     CurrencyMismatchError,
     InsufficientFundsError,
     InvalidAccountNameError,
+    InvalidDescriptionError,
     OverdraftLimitError,
     SameAccountTransferError,
 )
@@ -31,10 +45,50 @@ from accounts.money import CURRENCY, ZERO, to_amount, to_overdraft_limit
 BANK_NAMESPACE = uuid5(NAMESPACE_URL, "https://esbank.example/")
 
 MAX_NAME_LENGTH = 100
+MAX_DESCRIPTION_LENGTH = 140
+
+OPEN = "open"
+CLOSED = "closed"
 
 
 class Account(Aggregate):
-    """A customer's current account: a balance in one currency."""
+    """A customer's current account: a balance in one currency.
+
+    Version 2 of its state replaced the flag ``is_closed`` with ``status``
+    (``"open"`` or ``"closed"``); snapshots taken by version 1 are upcast by
+    ``upcast_v1_v2`` when they are read.
+    """
+
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["status"] = CLOSED if state.pop("is_closed") else OPEN
+
+    class Deposited(Aggregate.Event):
+        """Money paid in.
+
+        Version 2 added ``description`` (a reference shown on statements).
+        Deposits recorded by version 1 are upcast with an empty one.
+        """
+
+        amount: Decimal
+        transaction_id: UUID
+        description: str
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["description"] = ""
+
+    class Closed(Aggregate.Event):
+        """The account was closed for good."""
+
+        def apply(self, aggregate: Aggregate) -> None:
+            if not isinstance(aggregate, Account):
+                raise TypeError(aggregate)
+            aggregate.status = CLOSED
 
     @classmethod
     def open(cls, owner: str, name: str, currency: str = CURRENCY) -> Account:
@@ -52,14 +106,24 @@ class Account(Aggregate):
         self.currency = currency
         self.balance = ZERO
         self.overdraft_limit = ZERO
-        self.is_closed = False
+        self.status = OPEN
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status == CLOSED
 
     # Commands: guards first, then exactly one event.
 
-    def deposit(self, amount: Decimal | int | str, transaction_id: UUID) -> None:
-        """Pay money in."""
+    def deposit(
+        self, amount: Decimal | int | str, transaction_id: UUID, description: str = ""
+    ) -> None:
+        """Pay money in, with an optional reference for the statement."""
         self._check_is_open()
-        self._deposited(amount=to_amount(amount), transaction_id=transaction_id)
+        self._deposited(
+            amount=to_amount(amount),
+            transaction_id=transaction_id,
+            description=clean_description(description),
+        )
 
     def withdraw(self, amount: Decimal | int | str, transaction_id: UUID) -> None:
         """Take money out, down to the overdraft limit and no further."""
@@ -108,7 +172,7 @@ class Account(Aggregate):
         self._check_is_open()
         if self.balance != ZERO:
             raise BalanceNotZeroError(self.id)
-        self._closed()
+        self.trigger_event(self.Closed)
 
     # Guards.
 
@@ -122,8 +186,10 @@ class Account(Aggregate):
 
     # Events: these only change state, and run again on every replay.
 
-    @event("Deposited")
-    def _deposited(self, amount: Decimal, transaction_id: UUID) -> None:
+    @event(Deposited)
+    def _deposited(
+        self, amount: Decimal, transaction_id: UUID, description: str
+    ) -> None:
         self.balance += amount
 
     @event("Withdrawn")
@@ -146,24 +212,21 @@ class Account(Aggregate):
     def _overdraft_limit_set(self, limit: Decimal) -> None:
         self.overdraft_limit = limit
 
-    @event("Closed")
-    def _closed(self) -> None:
-        self.is_closed = True
-
 
 # The event classes, named once so policies and views can refer to them.
 AccountOpened = Account.Opened  # type: ignore[attr-defined]
-Deposited = Account.Deposited  # type: ignore[attr-defined]
+Deposited = Account.Deposited
 Withdrawn = Account.Withdrawn  # type: ignore[attr-defined]
 TransferSent = Account.TransferSent  # type: ignore[attr-defined]
 TransferReceived = Account.TransferReceived  # type: ignore[attr-defined]
 OverdraftLimitSet = Account.OverdraftLimitSet  # type: ignore[attr-defined]
-AccountClosed = Account.Closed  # type: ignore[attr-defined]
+AccountClosed = Account.Closed
 
 MONEY_EVENTS = (Deposited, Withdrawn, TransferSent, TransferReceived)
 
 
-class Receipt(Aggregate):
+@aggregate(created_event_name="Issued")
+class Receipt:
     """Proof that the command sent with one idempotency key was carried out.
 
     Saved in the same transaction as the money it moved, so a key is used
@@ -176,7 +239,6 @@ class Receipt(Aggregate):
     def create_id(idempotency_key: str) -> UUID:
         return uuid5(BANK_NAMESPACE, f"receipt:{idempotency_key}")
 
-    @event("Issued")
     def __init__(
         self, idempotency_key: str, command: str, transaction_id: UUID
     ) -> None:
@@ -197,6 +259,15 @@ ALL_ACCOUNTS_LOG_ID = uuid5(BANK_NAMESPACE, "accounts")
 def owner_log_id(owner: str) -> UUID:
     """The id of the event-sourced log that lists one owner's accounts."""
     return uuid5(BANK_NAMESPACE, f"accounts-of:{owner}")
+
+
+def clean_description(value: str) -> str:
+    """Return a deposit's description stripped, refusing overlong ones."""
+    cleaned = value.strip() if isinstance(value, str) else ""
+    if len(cleaned) > MAX_DESCRIPTION_LENGTH:
+        msg = f"The description can be at most {MAX_DESCRIPTION_LENGTH} characters."
+        raise InvalidDescriptionError(msg)
+    return cleaned
 
 
 def _clean_name(value: str, what: str) -> str:

@@ -21,11 +21,15 @@ class InvalidAccountNameError(BankError):
     """Raised when an account's name or owner is empty or too long."""
 
 
+class InvalidDescriptionError(BankError):
+    """Raised when a deposit's description is too long."""
+
+
 class AccountNotFoundError(BankError):
     """Raised when no account has the given id."""
 
-    def __init__(self, account_id: UUID | str) -> None:
-        super().__init__(f"There is no account {account_id}.")
+    def __init__(self, account_id: UUID | str, message: str = "") -> None:
+        super().__init__(message or f"There is no account {account_id}.")
         self.account_id = account_id
 
 

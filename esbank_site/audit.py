@@ -197,10 +197,10 @@ def _check_transaction_log(
     while entries := list(log.get(gt=after, limit=PAGE_SIZE)):
         for entry in entries:
             logged[entry.transaction_id] += 1
-            if movements.get(entry.transaction_id) not in (None, entry.kind):
+            if movements.get(entry.transaction_id) not in (None, entry.kind.value):
                 report.problems.append(
                     f"Transaction {entry.transaction_id} is logged as a "
-                    f"{entry.kind} but was a {movements[entry.transaction_id]}."
+                    f"{entry.kind.value} but was a {movements[entry.transaction_id]}."
                 )
         after = entries[-1].originator_version
     for transaction_id, count in logged.items():

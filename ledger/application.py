@@ -20,11 +20,18 @@ from eventsourcing.application import (
     ProcessingEvent,
 )
 from eventsourcing.dispatch import singledispatchmethod
+from eventsourcing.persistence import JSONTranscoder
 from eventsourcing.system import ProcessApplication
 
 from accounts.domain import Deposited, TransferSent, Withdrawn
 from accounts.money import ZERO
-from ledger.domain import TRANSACTION_LOG_ID, Ledger, TransactionLogged
+from ledger.domain import (
+    TRANSACTION_LOG_ID,
+    Ledger,
+    TransactionKind,
+    TransactionKindAsName,
+    TransactionLogged,
+)
 
 
 @dataclass(frozen=True)
@@ -44,7 +51,7 @@ class TransactionEntry:
 
     number: int
     transaction_id: UUID
-    kind: str
+    kind: TransactionKind
     account_id: UUID
     counterparty_id: UUID | None
     amount: Decimal
@@ -56,6 +63,10 @@ class LedgerProcess(ProcessApplication):
 
     name = "Ledger"
     snapshotting_intervals: ClassVar = {Ledger: 50}
+    # Every movement loads the one ledger: keep it in memory. Fast-forward
+    # (on by default) still reads any newer events from the database first,
+    # so writes by another process are never missed.
+    env: ClassVar = {"AGGREGATE_CACHE_MAXSIZE": "1", "AGGREGATE_CACHE_FASTFORWARD": "y"}
 
     @singledispatchmethod
     def policy(self, domain_event: Any, processing_event: ProcessingEvent) -> None:
@@ -107,6 +118,10 @@ class TransactionLogProcess(ProcessApplication):
 
     name = "Transactions"
 
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(TransactionKindAsName())
+
     def __init__(self, env: dict[str, str] | None = None) -> None:
         super().__init__(env)
         self.transaction_log = EventSourcedLog(
@@ -119,16 +134,19 @@ class TransactionLogProcess(ProcessApplication):
 
     @policy.register(Deposited)
     def _(self, domain_event: Any, processing_event: ProcessingEvent) -> None:
-        self._log("deposit", domain_event, None, processing_event)
+        self._log(TransactionKind.DEPOSIT, domain_event, None, processing_event)
 
     @policy.register(Withdrawn)
     def _(self, domain_event: Any, processing_event: ProcessingEvent) -> None:
-        self._log("withdrawal", domain_event, None, processing_event)
+        self._log(TransactionKind.WITHDRAWAL, domain_event, None, processing_event)
 
     @policy.register(TransferSent)
     def _(self, domain_event: Any, processing_event: ProcessingEvent) -> None:
         self._log(
-            "transfer", domain_event, domain_event.to_account_id, processing_event
+            TransactionKind.TRANSFER,
+            domain_event,
+            domain_event.to_account_id,
+            processing_event,
         )
 
     def get_transactions(
@@ -156,7 +174,7 @@ class TransactionLogProcess(ProcessApplication):
 
     def _log(
         self,
-        kind: str,
+        kind: TransactionKind,
         domain_event: Any,
         counterparty_id: UUID | None,
         processing_event: ProcessingEvent,

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from enum import Enum
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, DomainEvent, event
+from eventsourcing.persistence import Transcoding
 
 from accounts.domain import BANK_NAMESPACE
 from accounts.money import ZERO
@@ -52,11 +54,37 @@ class Ledger(Aggregate):
         self.transaction_count += 1
 
 
+class TransactionKind(Enum):
+    """What kind of movement a transaction log entry records."""
+
+    DEPOSIT = "deposit"
+    WITHDRAWAL = "withdrawal"
+    TRANSFER = "transfer"
+
+
+class TransactionKindAsName(Transcoding):
+    """Stores a ``TransactionKind`` as its value, e.g. ``"deposit"``.
+
+    The library's JSON transcoder knows UUIDs, Decimals and datetimes; any
+    other type in an event needs a transcoding registered on the
+    application (see ``TransactionLogProcess.register_transcodings``).
+    """
+
+    type = TransactionKind
+    name = "transaction_kind"
+
+    def encode(self, obj: TransactionKind) -> str:
+        return obj.value
+
+    def decode(self, data: str) -> TransactionKind:
+        return TransactionKind(data)
+
+
 class TransactionLogged(DomainEvent):
     """One movement of money, as the bank-wide transaction log lists it."""
 
     transaction_id: UUID
-    kind: str  # "deposit", "withdrawal" or "transfer"
+    kind: TransactionKind
     account_id: UUID
     counterparty_id: UUID | None
     amount: Decimal

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from esbank_site.audit import audit
+from ledger.domain import TransactionKind
 
 
 def test_ledger_and_transaction_log_follow_every_movement(bank):
@@ -24,9 +25,9 @@ def test_ledger_and_transaction_log_follow_every_movement(bank):
 
     entries = bank.transaction_log().get_transactions()
     assert [(e.number, e.kind, e.transaction_id) for e in entries] == [
-        (3, "withdrawal", withdrawal),
-        (2, "transfer", transfer),
-        (1, "deposit", deposit),
+        (3, TransactionKind.WITHDRAWAL, withdrawal),
+        (2, TransactionKind.TRANSFER, transfer),
+        (1, TransactionKind.DEPOSIT, deposit),
     ]
     assert (entries[1].account_id, entries[1].counterparty_id) == (ada, bob)
     assert bank.transaction_log().get_transactions(before=3, limit=1)[0].number == 2

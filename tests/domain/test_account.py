@@ -14,6 +14,7 @@ from accounts.errors import (
     InsufficientFundsError,
     InvalidAccountNameError,
     InvalidAmountError,
+    InvalidDescriptionError,
     OverdraftLimitError,
     SameAccountTransferError,
 )
@@ -151,3 +152,26 @@ def test_account_is_rebuilt_from_its_events_without_rerunning_guards():
 def test_receipt_id_is_derived_from_the_key():
     receipt = Receipt(idempotency_key="k-1", command="deposit", transaction_id=uuid4())
     assert receipt.id == Receipt.create_id("k-1") != Receipt.create_id("k-2")
+
+
+def test_deposit_keeps_a_trimmed_description():
+    account = Account.open(owner="ada", name="Current")
+    account.deposit("5", uuid4(), "  Salary November ")
+    deposited = account.collect_events()[-1]
+    assert deposited.description == "Salary November"
+
+
+def test_overlong_description_is_refused():
+    account = Account.open(owner="ada", name="Current")
+    account.collect_events()
+    with pytest.raises(InvalidDescriptionError):
+        account.deposit("5", uuid4(), "x" * 141)
+    assert event_types(account) == []
+
+
+def test_closing_is_an_explicit_event_class_that_sets_status():
+    account = Account.open(owner="ada", name="Current")
+    account.close()
+    [_, closed] = account.collect_events()
+    assert type(closed) is Account.Closed
+    assert (account.status, account.is_closed) == ("closed", True)

@@ -1,0 +1,101 @@
+"""Transcoding, snapshots on demand, the ledger's aggregate cache, time travel."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from accounts.errors import AccountNotFoundError
+from esbank_site.bank import Bank, eventsourcing_env
+
+
+def stored_state(app, position):
+    [notification] = app.recorder.select_notifications(position, 1)
+    return json.loads(notification.state)
+
+
+def test_money_is_stored_as_the_exact_decimal_string(bank):
+    account = bank.accounts.open_account("ada", "Current")
+    bank.accounts.deposit(account, "12.5")
+    state = stored_state(bank.accounts, bank.accounts.recorder.max_notification_id())
+    assert state["amount"] == {"_type_": "decimal_str", "_data_": "12.50"}
+    bank.accounts.deposit(account, "1000")
+    state = stored_state(bank.accounts, bank.accounts.recorder.max_notification_id())
+    assert state["amount"]["_data_"] == "1000.00"  # never "1E+3"
+
+
+def test_transaction_kind_is_stored_through_its_own_transcoding(bank):
+    account = bank.accounts.open_account("ada", "Current")
+    bank.accounts.deposit(account, "1")
+    log = bank.transaction_log()
+    state = stored_state(log, log.recorder.max_notification_id())
+    assert state["kind"] == {"_type_": "transaction_kind", "_data_": "deposit"}
+
+
+def test_after_a_snapshot_a_get_reads_only_the_events_after_it(bank, monkeypatch):
+    account = bank.accounts.open_account("ada", "Current")
+    for _ in range(10):
+        bank.accounts.deposit(account, "1")
+    assert bank.accounts.take_snapshot_now(account) == 11
+    assert bank.accounts.get_snapshot_versions(account) == [11]
+    bank.accounts.deposit(account, "1")
+    bank.accounts.deposit(account, "1")
+
+    recorder = bank.accounts.events.recorder
+    real_select_events = recorder.select_events
+    read = []
+
+    def counting_select_events(*args, **kwargs):
+        events = real_select_events(*args, **kwargs)
+        read.append(len(events))
+        return events
+
+    monkeypatch.setattr(recorder, "select_events", counting_select_events)
+    assert bank.accounts.get_account(account).balance == Decimal("12.00")
+    assert read == [2]  # versions 12 and 13, not all 13
+
+
+def test_taking_a_snapshot_twice_stores_one(bank):
+    account = bank.accounts.open_account("ada", "Current")
+    bank.accounts.take_snapshot_now(account)
+    bank.accounts.take_snapshot_now(account)
+    assert bank.accounts.get_snapshot_versions(account) == [1]
+
+
+def test_cached_ledger_still_sees_writes_from_another_process(bank, database):
+    assert bank.ledger().repository.cache is not None
+    account = bank.accounts.open_account("ada", "Current")
+    bank.accounts.deposit(account, "10")
+    assert bank.ledger().get_ledger().balance == Decimal("10.00")  # now cached
+
+    other_process = Bank(eventsourcing_env(database))
+    other_process.start()
+    try:
+        other_process.accounts.deposit(account, "5")  # its own ledger writes
+        assert other_process.ledger().get_ledger().balance == Decimal("15.00")
+    finally:
+        other_process.close()
+
+    assert bank.ledger().get_ledger().balance == Decimal("15.00")  # fast-forward
+    bank.accounts.deposit(account, "1")  # and the cached ledger still writes
+    assert bank.ledger().get_ledger().balance == Decimal("16.00")
+    assert bank.processor_status()[0].failures == 0
+
+
+def test_account_as_it_was_at_a_moment(bank):
+    account = bank.accounts.open_account("ada", "Current")
+    bank.accounts.deposit(account, "10")
+    time.sleep(0.01)
+    between = datetime.now(tz=UTC)
+    time.sleep(0.01)
+    bank.accounts.deposit(account, "20")
+
+    assert bank.accounts.get_account_at(account, between).balance == Decimal("10.00")
+    later = datetime.now(tz=UTC) + timedelta(days=1)
+    assert bank.accounts.get_account_at(account, later).balance == Decimal("30.00")
+    with pytest.raises(AccountNotFoundError, match="not open yet"):
+        bank.accounts.get_account_at(account, between - timedelta(days=1))

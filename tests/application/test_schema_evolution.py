@@ -1,0 +1,95 @@
+"""Upcasting: events and snapshots written by version 1 load with today's code.
+
+tests/fixtures/v1_accounts.json holds rows of accounts_events and
+accounts_snapshots exactly as the version 1 code stored them: deposits
+without a description, and a snapshot (at version 50) of an Account whose
+state still had ``is_closed`` instead of ``status``.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+from eventsourcing.persistence import StoredEvent
+
+from esbank_site.audit import audit
+from esbank_site.bank import Bank, eventsourcing_env
+
+FIXTURE = Path(__file__).parent.parent / "fixtures" / "v1_accounts.json"
+VERA = UUID("af639e6fa5174135ab41f5ad9dbcc891")
+
+
+@pytest.fixture
+def v1_bank(bank, database):
+    """A bank whose database holds only what version 1 wrote."""
+    bank.close()
+    loader = Bank(eventsourcing_env(database), process_inline=False)
+    try:
+        rows = json.loads(FIXTURE.read_text())["rows"]
+        for table, recorder in (
+            ("events", loader.accounts.recorder),
+            ("snapshots", loader.accounts.snapshots.recorder),
+        ):
+            recorder.insert_events(
+                [
+                    StoredEvent(
+                        originator_id=UUID(row["originator_id"]),
+                        originator_version=row["originator_version"],
+                        topic=row["topic"],
+                        state=json.dumps(row["state"]).encode(),
+                    )
+                    for row in rows
+                    if row["table"] == table
+                ]
+            )
+    finally:
+        loader.close()
+    today = Bank(eventsourcing_env(database))
+    today.start()  # the followers catch up on the v1 history
+    yield today
+    today.close()
+
+
+def test_v1_snapshot_is_upcast_to_the_v2_account_state(v1_bank):
+    assert v1_bank.accounts.get_snapshot_versions(VERA) == [50]
+    account = v1_bank.accounts.repository.get(VERA, version=50)
+    assert account.status == "open"
+    assert not account.is_closed
+    assert "is_closed" not in vars(account)
+
+
+def test_v1_history_loads_with_todays_code(v1_bank):
+    summary = v1_bank.accounts.get_account(VERA)
+    assert summary.balance == Decimal("1495.50")
+    assert summary.version == 55
+    assert not summary.is_closed
+
+
+def test_v1_deposits_are_upcast_with_an_empty_description(v1_bank):
+    statement = v1_bank.accounts.get_statement(VERA)
+    deposits = [line for line in statement if line.kind == "Deposit"]
+    assert len(deposits) == 52
+    assert {line.description for line in deposits} == {""}
+    history = v1_bank.accounts.get_history(VERA)
+    assert history[1].data["description"] == ""
+
+
+def test_new_deposits_are_v2_beside_the_old_ones(v1_bank):
+    v1_bank.accounts.deposit(VERA, "4.50", description="Birthday money")
+    last = v1_bank.accounts.get_statement(VERA)[-1]
+    assert (last.amount, last.description) == (Decimal("4.50"), "Birthday money")
+    [notification] = v1_bank.accounts.recorder.select_notifications(
+        v1_bank.accounts.recorder.max_notification_id(), 1
+    )
+    assert b'"class_version":2' in notification.state
+
+
+def test_followers_rebuild_from_v1_history_and_the_books_balance(v1_bank):
+    ledger = v1_bank.ledger().get_ledger()
+    assert ledger.balance == Decimal("1746.00")  # deposits 1846.00 - 100.00
+    report = audit(v1_bank)
+    assert report.ok, report.problems
