@@ -134,12 +134,18 @@ def connect(database: Mapping[str, Any]) -> psycopg.Connection[Any]:
         autocommit=True,
         connect_timeout=5,
         # Notice a server or network that vanished without closing the
-        # connection, instead of waiting on it for the kernel's hours.
+        # connection, instead of waiting on it for the kernel's hours; and
+        # have the server notice a vanished worker likewise, so that it
+        # releases the worker's lock to a standby within half a minute.
         keepalives=1,
         keepalives_idle=10,
         keepalives_interval=5,
         keepalives_count=3,
         tcp_user_timeout=15_000,
+        options=(
+            "-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 "
+            "-c tcp_keepalives_count=3"
+        ),
     )
 
 
