@@ -256,6 +256,8 @@ class FollowerWorker(threading.Thread):
                     if self._stand_by(conn):
                         self._lead(conn)
             except Exception as error:  # noqa: BLE001 (reconnect, whatever broke)
+                if self.stopping.is_set():
+                    break
                 failures += 1
                 delay = min(MAX_RECONNECT_DELAY, 0.5 * 2**failures)
                 logger.warning(
