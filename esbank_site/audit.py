@@ -49,6 +49,14 @@ class FoldedAccount:
     overdraft_limit: Decimal = ZERO
 
 
+@dataclass(frozen=True)
+class Movement:
+    """A deposit, withdrawal or transfer, and the account it started from."""
+
+    kind: str
+    account_id: UUID
+
+
 @dataclass
 class AuditReport:
     """What the audit counted, and every mismatch it found."""
@@ -80,8 +88,8 @@ def audit(bank: Bank, *, require_followers_at_head: bool = True) -> AuditReport:
     """Fold the whole Accounts log and check the invariant; never raises."""
     report = AuditReport()
     folded: dict[UUID, FoldedAccount] = {}
-    movements: dict[UUID, str] = {}
-    for domain_event in _all_account_events(bank):
+    movements: dict[UUID, Movement] = {}
+    for domain_event in _all_account_events(bank, report):
         report.events_checked += 1
         _fold(domain_event, folded, movements, report)
     report.accounts = len(folded)
@@ -102,20 +110,28 @@ def audit(bank: Bank, *, require_followers_at_head: bool = True) -> AuditReport:
     return report
 
 
-def _all_account_events(bank: Bank) -> Iterator[Any]:
+def _all_account_events(bank: Bank, report: AuditReport) -> Iterator[Any]:
+    """Every event in the Accounts log; unreadable ones become problems."""
     recorder = bank.accounts.recorder
     mapper = bank.accounts.mapper
     start = 1
     while notifications := recorder.select_notifications(start, PAGE_SIZE):
         for notification in notifications:
-            yield mapper.to_domain_event(notification)
+            try:
+                yield mapper.to_domain_event(notification)
+            except Exception as error:  # noqa: BLE001 (damage is a finding)
+                report.problems.append(
+                    f"Event {notification.originator_version} of "
+                    f"{notification.originator_id} (position {notification.id}) "
+                    f"cannot be read: {error}"
+                )
         start = notifications[-1].id + 1
 
 
 def _fold(
     domain_event: Any,
     folded: dict[UUID, FoldedAccount],
-    movements: dict[UUID, str],
+    movements: dict[UUID, Movement],
     report: AuditReport,
 ) -> None:
     account_id = domain_event.originator_id
@@ -128,14 +144,14 @@ def _fold(
     elif isinstance(domain_event, Deposited) and account:
         account.balance += domain_event.amount
         report.deposits += domain_event.amount
-        movements[domain_event.transaction_id] = "deposit"
+        movements[domain_event.transaction_id] = Movement("deposit", account_id)
     elif isinstance(domain_event, Withdrawn) and account:
         account.balance -= domain_event.amount
         report.withdrawals += domain_event.amount
-        movements[domain_event.transaction_id] = "withdrawal"
+        movements[domain_event.transaction_id] = Movement("withdrawal", account_id)
     elif isinstance(domain_event, TransferSent) and account:
         account.balance -= domain_event.amount
-        movements[domain_event.transaction_id] = "transfer"
+        movements[domain_event.transaction_id] = Movement("transfer", account_id)
     elif isinstance(domain_event, TransferReceived) and account:
         account.balance += domain_event.amount
     elif isinstance(
@@ -189,18 +205,22 @@ def _check_ledger(bank: Bank, report: AuditReport) -> None:
 
 
 def _check_transaction_log(
-    bank: Bank, movements: dict[UUID, str], report: AuditReport
+    bank: Bank, movements: dict[UUID, Movement], report: AuditReport
 ) -> None:
     log = bank.transaction_log().transaction_log
     logged: Counter[UUID] = Counter()
+    accounts_of: dict[UUID, UUID] = {}
     after = None
     while entries := list(log.get(gt=after, limit=PAGE_SIZE)):
         for entry in entries:
             logged[entry.transaction_id] += 1
-            if movements.get(entry.transaction_id) not in (None, entry.kind.value):
+            accounts_of[entry.transaction_id] = entry.account_id
+            movement = movements.get(entry.transaction_id)
+            if movement and movement.kind != entry.kind.value:
                 report.problems.append(
-                    f"Transaction {entry.transaction_id} is logged as a "
-                    f"{entry.kind.value} but was a {movements[entry.transaction_id]}."
+                    f"Transaction {entry.transaction_id} on account "
+                    f"{movement.account_id} is logged as a {entry.kind.value} "
+                    f"but was a {movement.kind}."
                 )
         after = entries[-1].originator_version
     for transaction_id, count in logged.items():
@@ -210,10 +230,13 @@ def _check_transaction_log(
             )
         if transaction_id not in movements:
             report.problems.append(
-                f"Transaction {transaction_id} is logged but never happened."
+                f"Transaction {transaction_id} on account "
+                f"{accounts_of[transaction_id]} is logged but never happened."
             )
     missing = [t for t in movements if t not in logged]
     if missing:
+        first = movements[missing[0]]
         report.problems.append(
-            f"{len(missing)} transaction(s) missing from the log, e.g. {missing[0]}."
+            f"{len(missing)} transaction(s) missing from the log, e.g. "
+            f"{missing[0]}, a {first.kind} on account {first.account_id}."
         )

@@ -62,6 +62,8 @@ def eventsourcing_env(
     )
     env = {
         "CREATE_TABLE": "yes" if create_tables else "no",
+        # Seal each event's state to its row (see esbank_site/row_binding.py).
+        "MAPPER_TOPIC": "esbank_site.row_binding:RowBindingMapper",
         "CIPHER_TOPIC": "eventsourcing.cipher:AESCipher" if cipher_key else "",
         "CIPHER_KEY": cipher_key,
         "COMPRESSOR_TOPIC": "eventsourcing.compressor:ZlibCompressor"
