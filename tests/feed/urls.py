@@ -1,0 +1,28 @@
+"""The site's routes plus the staff feed, and stand-ins for wrong feed URLs."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, JsonResponse
+from django.urls import include, path
+
+from esbank_site.urls import urlpatterns as site_urlpatterns
+
+
+@login_not_required
+def not_a_feed(request: HttpRequest, section_id: str) -> JsonResponse:
+    """JSON, but not a section of a notification log."""
+    return JsonResponse({"status": "ok"})
+
+
+def members_only(request: HttpRequest, section_id: str) -> JsonResponse:
+    """Behind the site's login redirect, as every page is by default."""
+    return JsonResponse({"status": "ok"})
+
+
+urlpatterns = [
+    *site_urlpatterns,
+    path("staff/notifications/", include("esbank_site.feed_urls")),
+    path("not-a-feed/<str:section_id>/", not_a_feed),
+    path("members-only/<str:section_id>/", members_only),
+]
