@@ -8,7 +8,9 @@ outside this module can change an account without going through a command.
 
 from __future__ import annotations
 
+import contextlib
 import random
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -50,6 +52,9 @@ if TYPE_CHECKING:
     from eventsourcing.domain import DomainEvent
 
 T = TypeVar("T")
+
+# In-process locks that commands on the same account share (see _retrying).
+LOCK_STRIPES = 64
 
 
 @dataclass(frozen=True)
@@ -118,6 +123,7 @@ class Accounts(Application):
 
     def __init__(self, env: dict[str, str] | None = None) -> None:
         super().__init__(env)
+        self._stripes = [threading.Lock() for _ in range(LOCK_STRIPES)]
         self.account_index = EventSourcedLog(
             self.events, ALL_ACCOUNTS_LOG_ID, AccountIndexed
         )
@@ -137,7 +143,7 @@ class Accounts(Application):
             )
             return account.id
 
-        return self._retrying(attempt)
+        return self._retrying(attempt, ALL_ACCOUNTS_LOG_ID)
 
     def deposit(
         self,
@@ -157,7 +163,7 @@ class Accounts(Application):
             return [account]
 
         command = f"deposit {account_id} {amount} {description}"
-        return self._move_money(command, move, idempotency_key)
+        return self._move_money(command, move, idempotency_key, account_id)
 
     def withdraw(
         self,
@@ -175,7 +181,7 @@ class Accounts(Application):
             return [account]
 
         command = f"withdraw {account_id} {amount}"
-        return self._move_money(command, move, idempotency_key)
+        return self._move_money(command, move, idempotency_key, account_id)
 
     def transfer(
         self,
@@ -199,7 +205,9 @@ class Accounts(Application):
             return [source, target]
 
         command = f"transfer {from_account_id} {to_account_id} {amount}"
-        return self._move_money(command, move, idempotency_key)
+        return self._move_money(
+            command, move, idempotency_key, from_account_id, to_account_id
+        )
 
     def set_overdraft_limit(self, account_id: UUID, limit: Decimal | int | str) -> None:
         """Let the account's balance go down to minus ``limit``."""
@@ -210,7 +218,7 @@ class Accounts(Application):
             account.set_overdraft_limit(limit)
             self.save(account)
 
-        self._retrying(attempt)
+        self._retrying(attempt, account_id)
 
     def take_snapshot_now(self, account_id: UUID) -> int:
         """Snapshot the account at its current version; return that version.
@@ -231,7 +239,7 @@ class Accounts(Application):
             account.close()
             self.save(account)
 
-        self._retrying(attempt)
+        self._retrying(attempt, account_id)
 
     # Queries.
 
@@ -350,6 +358,7 @@ class Accounts(Application):
         command: str,
         move: Callable[[UUID], list[Account]],
         idempotency_key: str | None,
+        *account_ids: UUID,
     ) -> UUID:
         """Run a money-moving command at most once per idempotency key.
 
@@ -379,7 +388,7 @@ class Accounts(Application):
             self.save(*accounts, cast("Aggregate | None", receipt))
             return transaction_id
 
-        return self._retrying(attempt)
+        return self._retrying(attempt, *account_ids)
 
     def _find_receipt(self, idempotency_key: str) -> Receipt | None:
         try:
@@ -388,16 +397,26 @@ class Accounts(Application):
             return None
         return receipt
 
-    def _retrying(self, attempt: Callable[[], T]) -> T:
-        """Call ``attempt`` until it saves without a version conflict."""
-        for attempt_number in range(self.max_attempts):
-            try:
-                return attempt()
-            except IntegrityError:
-                # Another request saved one of these aggregates first:
-                # back off a little (with jitter), reload and try again.
-                delay = self.retry_base_delay * 2**attempt_number
-                time.sleep(random.uniform(0, delay))  # noqa: S311
+    def _retrying(self, attempt: Callable[[], T], *aggregate_ids: UUID) -> T:
+        """Call ``attempt`` until it saves without a version conflict.
+
+        Within this process, commands on the same aggregates take turns
+        (striped locks, always taken in the same order, so two transfers in
+        opposite directions cannot deadlock): threads then never collide,
+        and retries are left for races with other processes.
+        """
+        stripes = sorted({hash(i) % len(self._stripes) for i in aggregate_ids})
+        with contextlib.ExitStack() as held:
+            for stripe in stripes:
+                held.enter_context(self._stripes[stripe])
+            for attempt_number in range(self.max_attempts):
+                try:
+                    return attempt()
+                except IntegrityError:
+                    # Another process saved one of these aggregates first:
+                    # back off a little (with jitter), reload and try again.
+                    delay = self.retry_base_delay * 2**attempt_number
+                    time.sleep(random.uniform(0, delay))  # noqa: S311
         raise ConflictError
 
 
