@@ -26,6 +26,7 @@ from eventsourcing.system import NotificationLogReader
 from eventsourcing.utils import TopicError
 
 from accounts.application import Accounts
+from esbank_site.bank import SQLITE_ENGINE, eventsourcing_env
 from esbank_site.remote_log import TRANSIENT_ERRORS, FeedError, FeedResponseError
 
 if TYPE_CHECKING:
@@ -130,20 +131,19 @@ def stopping_on_signals() -> Iterator[threading.Event]:
 def accounts_mapper(*, cipher_key: str = "", compress: bool = False) -> Mapper[UUID]:
     """The mapper the Accounts application decodes its stored events with.
 
-    Built by the application itself, in memory, so its transcodings stay
-    the application's; the cipher and compressor settings must match the
-    bank's, as for any process that reads its events.
+    Built by the application itself, in memory, from the bank's own
+    environment, so the mapper class, transcodings, cipher and compressor
+    stay the bank's; ``cipher_key`` and ``compress`` must match the bank's,
+    as for any process that reads its events.
     """
-    accounts = Accounts(
-        env={
-            "PERSISTENCE_MODULE": "eventsourcing.popo",
-            "CIPHER_TOPIC": "eventsourcing.cipher:AESCipher" if cipher_key else "",
-            "CIPHER_KEY": cipher_key,
-            "COMPRESSOR_TOPIC": "eventsourcing.compressor:ZlibCompressor"
-            if compress
-            else "",
-        }
+    # The database only decides where events are stored; nothing is stored
+    # here, so the in-memory module replaces it.
+    env = eventsourcing_env(
+        {"ENGINE": SQLITE_ENGINE, "NAME": ":memory:"},
+        cipher_key=cipher_key,
+        compress=compress,
     )
+    accounts = Accounts(env=env | {"PERSISTENCE_MODULE": "eventsourcing.popo"})
     try:
         return accounts.mapper
     finally:

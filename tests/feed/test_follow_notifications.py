@@ -73,6 +73,7 @@ def test_prints_every_notification_once_in_order(feed_url, history):
             f"{notification.originator_id} v{notification.originator_version}" in line
         )
     assert '"amount": "1.25"' in out  # decoded state of the first deposit
+    assert "_row" not in out  # the bank's own mapper checked and removed it
     assert lines[-1] == "Read 14 notifications, up to 14."
     assert err == ""
     # Two sections, one password check: the client kept the session cookie.

@@ -27,7 +27,14 @@ from esbank_site.remote_log import FeedAuthenticationError, FeedUnavailableError
 
 
 def in_memory_accounts(**env: str) -> Accounts:
-    return Accounts(env={"PERSISTENCE_MODULE": "eventsourcing.popo", **env})
+    """Accounts as the bank stores them (row-bound state), in memory."""
+    return Accounts(
+        env={
+            "PERSISTENCE_MODULE": "eventsourcing.popo",
+            "MAPPER_TOPIC": "esbank_site.row_binding:RowBindingMapper",
+            **env,
+        }
+    )
 
 
 @pytest.fixture
@@ -179,6 +186,7 @@ def test_describe_prints_position_topic_originator_and_state(accounts):
         f"     1  accounts.domain:Account.Opened  {opened.originator_id} v1  {{"
     )
     state = json.loads(line[line.index("{") :])
+    assert "_row" not in state
     assert state["owner"] == "dora"
     assert state["name"] == "Pot 0"
     assert state["timestamp"] == opened_event_timestamp(accounts, opened)
