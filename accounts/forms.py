@@ -1,0 +1,176 @@
+"""Forms that parse what people type; the bank's own rules decide the rest.
+
+Amounts are parsed by ``accounts.money.to_amount``, the same function every
+command uses, so the rules for a valid sum of money live in one place. When
+the bank refuses a command, ``refusals()`` puts its message next to the
+field it is about.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, ClassVar
+from uuid import uuid4
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from accounts.domain import MAX_NAME_LENGTH
+from accounts.errors import (
+    AccountClosedError,
+    AccountNotFoundError,
+    BankError,
+    ConflictError,
+    InsufficientFundsError,
+    InvalidAccountNameError,
+    InvalidAmountError,
+    SameAccountTransferError,
+)
+from accounts.money import to_amount
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from decimal import Decimal
+
+    from django.contrib.auth.models import User
+
+NO_SUCH_ACCOUNT = "There is no account with that number."
+
+
+class AmountField(forms.CharField):
+    """A sum of money, parsed by the bank's own ``to_amount``."""
+
+    widget = forms.TextInput(
+        attrs={"inputmode": "decimal", "autocomplete": "off", "placeholder": "0.00"}
+    )
+
+    def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]
+        text = super().to_python(value)
+        if not text:
+            return None
+        try:
+            return to_amount(text)
+        except InvalidAmountError as error:
+            raise ValidationError(str(error), code="invalid") from None
+
+
+class BankForm(forms.Form):
+    """A form for one bank command, able to show the bank's refusals."""
+
+    # Which field a refusal is shown next to; any other goes above the form.
+    refusal_fields: ClassVar[dict[type[BankError], str]] = {}
+
+    refused_by: BankError | None = None
+
+    @contextmanager
+    def refusals(self) -> Iterator[None]:
+        """Turn a command the bank refuses into an error on this form."""
+        try:
+            yield
+        except BankError as error:
+            self.refused_by = error
+            self.refuse(error)
+
+    def refuse(self, error: BankError) -> None:
+        """Show ``error`` next to the field it is about, or above the form."""
+        field = next(
+            (f for cls, f in self.refusal_fields.items() if isinstance(error, cls)),
+            None,
+        )
+        self.add_error(field, str(error))
+
+    @property
+    def conflicted(self) -> bool:
+        """Whether the command lost every retry to concurrent requests."""
+        return isinstance(self.refused_by, ConflictError)
+
+
+class OpenAccountForm(BankForm):
+    """Open an account: it only needs a name."""
+
+    name = forms.CharField(
+        max_length=MAX_NAME_LENGTH,
+        widget=forms.TextInput(attrs={"placeholder": "e.g. Holiday savings"}),
+    )
+
+    refusal_fields: ClassVar = {InvalidAccountNameError: "name"}
+
+
+class CommandForm(BankForm):
+    """A form that moves money, carrying a one-time idempotency token.
+
+    Each rendered form gets a fresh token; the same token submitted twice
+    (a double click, a resubmitted page) moves the money once.
+    """
+
+    token = forms.CharField(required=False, max_length=100, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("token", str(uuid4()))
+
+    def idempotency_key(self, user: User) -> str | None:
+        """The token, scoped to ``user`` so nobody can replay another's form."""
+        token = self.cleaned_data.get("token")
+        return f"{user.pk}:{token}" if token else None
+
+
+class AmountForm(CommandForm):
+    """Pay in or take out an amount."""
+
+    amount = AmountField()
+
+    refusal_fields: ClassVar = {
+        InvalidAmountError: "amount",
+        InsufficientFundsError: "amount",
+    }
+
+
+class TransferForm(AmountForm):
+    """Send an amount to any account in the bank, by its account number."""
+
+    to_account = forms.UUIDField(
+        label="To account number",
+        error_messages={"invalid": NO_SUCH_ACCOUNT},
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "off",
+                "spellcheck": "false",
+                "placeholder": "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx",
+            }
+        ),
+    )
+
+    field_order = ["to_account", "amount", "token"]
+    refusal_fields: ClassVar = {
+        InvalidAmountError: "amount",
+        InsufficientFundsError: "amount",
+        SameAccountTransferError: "to_account",
+    }
+
+    def refuse(self, error: BankError) -> None:
+        """Refusals about the recipient are shown next to its number."""
+        about_recipient = getattr(error, "account_id", None) == (
+            self.cleaned_data.get("to_account")
+        )
+        if isinstance(error, AccountNotFoundError) and about_recipient:
+            self.add_error("to_account", NO_SUCH_ACCOUNT)
+        elif isinstance(error, AccountClosedError) and about_recipient:
+            self.add_error("to_account", "That account is closed.")
+        else:
+            super().refuse(error)
+
+
+class CloseAccountForm(BankForm):
+    """Close an account; it has no fields, only the bank's answer."""
+
+
+class VersionForm(forms.Form):
+    """Which version of an account the staff timeline shows (latest if none)."""
+
+    version = forms.IntegerField(
+        min_value=1,
+        required=False,
+        error_messages={"invalid": "A version is a whole number, such as 3."},
+    )

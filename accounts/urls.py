@@ -1,0 +1,31 @@
+"""Customer pages and commands, and the staff's event timeline of an account."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from accounts import views
+
+app_name = "accounts"
+
+urlpatterns = [
+    path("accounts/open/", views.open_account, name="open_account"),
+    path("accounts/panel/", views.account_list_hx, name="account_list_hx"),
+    path("accounts/<uuid:account_id>/", views.account_detail, name="account_detail"),
+    path(
+        "accounts/<uuid:account_id>/summary/",
+        views.account_summary_hx,
+        name="account_summary_hx",
+    ),
+    path("accounts/<uuid:account_id>/deposit/", views.deposit, name="deposit"),
+    path("accounts/<uuid:account_id>/withdraw/", views.withdraw, name="withdraw"),
+    path("accounts/<uuid:account_id>/transfer/", views.transfer, name="transfer"),
+    path(
+        "accounts/<uuid:account_id>/close/", views.close_account, name="close_account"
+    ),
+    path(
+        "staff/accounts/<uuid:account_id>/events/",
+        views.account_events,
+        name="account_events",
+    ),
+]

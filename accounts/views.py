@@ -1,0 +1,412 @@
+"""Customer pages and commands, and the staff's event timeline of an account.
+
+Each view parses its input with a form, calls one method of the Accounts
+application and renders. htmx requests get the fragment that changed and an
+``HX-Trigger`` naming what changed, so every other panel showing the same
+data refreshes itself; plain browsers get the whole page, or a redirect
+after a POST.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRefresh, trigger_client_event
+
+from accounts.errors import AccountNotFoundError
+from accounts.forms import (
+    AmountForm,
+    BankForm,
+    CloseAccountForm,
+    OpenAccountForm,
+    TransferForm,
+    VersionForm,
+)
+from esbank_site import bank
+from esbank_site.http import staff_required
+from esbank_site.templatetags.banking import format_money
+
+if TYPE_CHECKING:
+    from uuid import UUID
+
+    from django.http import HttpResponse
+
+    from accounts.application import AccountSummary, RecordedEvent, StatementLine
+    from esbank_site.http import HtmxHttpRequest
+
+# Names of the htmx events the server announces; panels listen for them.
+BALANCES_CHANGED = "balancesChanged"
+ACCOUNTS_CHANGED = "accountsChanged"
+LEDGER_CHANGED = "ledgerChanged"
+TRANSACTIONS_CHANGED = "transactionsChanged"
+MONEY_MOVED = (BALANCES_CHANGED, LEDGER_CHANGED, TRANSACTIONS_CHANGED)
+
+ACCOUNTS_PER_PAGE = 25
+STATEMENT_LINES = 100
+
+
+@dataclass(frozen=True)
+class Action:
+    """One of the forms on an account page, and what success looks like."""
+
+    name: str  # the URL name, the form's element id and its context key
+    title: str
+    button: str
+    form_class: type[BankForm]
+    template: str
+
+    @property
+    def auto_id(self) -> str:
+        """Element ids of its fields, unique on a page with several forms."""
+        return f"id_{self.name}_%s"
+
+    def blank_form(self) -> BankForm:
+        """A fresh form (with a fresh idempotency token, if it moves money)."""
+        return self.form_class(auto_id=self.auto_id)
+
+
+DEPOSIT = Action(
+    "deposit", "Pay in", "Deposit", AmountForm, "accounts/_amount_form.html"
+)
+WITHDRAW = Action(
+    "withdraw", "Take out", "Withdraw", AmountForm, "accounts/_amount_form.html"
+)
+TRANSFER = Action(
+    "transfer", "Send money", "Transfer", TransferForm, "accounts/_transfer_form.html"
+)
+CLOSE_ACCOUNT = Action(
+    "close_account",
+    "Close account",
+    "Close this account",
+    CloseAccountForm,
+    "accounts/_close_form.html",
+)
+ACTIONS = [DEPOSIT, WITHDRAW, TRANSFER, CLOSE_ACCOUNT]
+
+
+@dataclass(frozen=True)
+class StatementRow:
+    """A statement line, with the other account of a transfer named if known."""
+
+    line: StatementLine
+    counterparty: str
+
+
+@dataclass(frozen=True)
+class EventRow:
+    """A stored event as the timeline lists it."""
+
+    event: RecordedEvent
+    fields: list[tuple[str, Any, bool]]  # key, value, is it money?
+    has_snapshot: bool
+
+
+# Pages.
+
+
+@require_GET
+def account_detail(request: HtmxHttpRequest, account_id: UUID) -> HttpResponse:
+    """One account: balance, chart, statement, and its owner's forms."""
+    account = _visible_account(request, account_id)
+    return render(request, "accounts/account.html", _account_page(request, account))
+
+
+@require_GET
+def account_summary_hx(request: HtmxHttpRequest, account_id: UUID) -> HttpResponse:
+    """The balance, chart and statement panel, refreshed in place."""
+    account = _visible_account(request, account_id)
+    context = _summary(request, account)
+    return render(request, "accounts/_summary.html", context)
+
+
+@require_GET
+def account_list_hx(request: HtmxHttpRequest) -> HttpResponse:
+    """The dashboard's accounts panel: one's own, or every account for staff."""
+    if request.user.is_staff:
+        context = all_accounts_context(request)
+        return render(request, "accounts/_all_accounts.html", context)
+    context = customer_accounts_context(request)
+    return render(request, "accounts/_account_list.html", context)
+
+
+@require_GET
+@staff_required
+def account_events(request: HtmxHttpRequest, account_id: UUID) -> HttpResponse:
+    """Staff: every stored event of an account, and its state as of one of them."""
+    try:
+        history = bank.accounts().get_history(account_id)
+    except AccountNotFoundError:
+        raise Http404(AccountNotFoundError(account_id)) from None
+    form = VersionForm(request.GET)
+    latest = history[-1].version
+    status = HTTPStatus.OK
+    version = latest
+    if not form.is_valid():
+        status = HTTPStatus.UNPROCESSABLE_ENTITY
+    elif form.cleaned_data["version"] is not None:
+        version = form.cleaned_data["version"]
+    if version > latest:
+        raise Http404(f"Version {version} does not exist; the latest is {latest}.")
+    snapshots = set(bank.accounts().get_snapshot_versions(account_id))
+    context = {
+        "account": bank.accounts().get_account(account_id, version=version),
+        "rows": [_event_row(event, snapshots) for event in reversed(history)],
+        "version": version,
+        "latest": latest,
+        "chosen": version != latest or form.cleaned_data.get("version") is not None,
+        "form": form,
+        "snapshot_count": len(snapshots),
+    }
+    template = "accounts/_timeline.html" if request.htmx else "accounts/events.html"
+    return render(request, template, context, status=status)
+
+
+# Commands.
+
+
+@require_POST
+def open_account(request: HtmxHttpRequest) -> HttpResponse:
+    """Open an account for the signed-in customer."""
+    form = OpenAccountForm(request.POST)
+    if form.is_valid():
+        with form.refusals():
+            account_id = bank.accounts().open_account(
+                request.user.get_username(), form.cleaned_data["name"]
+            )
+    if form.errors:
+        status = _refused_status(form)
+        if request.htmx:
+            return render(
+                request, "accounts/_open_form.html", {"open_form": form}, status=status
+            )
+        context = customer_accounts_context(request) | {"open_form": form}
+        return render(request, "accounts/dashboard.html", context, status=status)
+    notice = f"Your account “{form.cleaned_data['name']}” is open."
+    if not request.htmx:
+        messages.success(request, notice)
+        return redirect("accounts:account_detail", account_id=account_id)
+    fresh = {"open_form": OpenAccountForm(), "notice": notice, "opened_id": account_id}
+    response = render(request, "accounts/_open_form.html", fresh)
+    return trigger_client_event(response, ACCOUNTS_CHANGED)
+
+
+@require_POST
+def deposit(request: HtmxHttpRequest, account_id: UUID) -> HttpResponse:
+    """Pay money into one of the customer's accounts."""
+    account = _own_account(request, account_id)
+    form = AmountForm(request.POST, auto_id=DEPOSIT.auto_id)
+    if form.is_valid():
+        amount = form.cleaned_data["amount"]
+        with form.refusals():
+            bank.accounts().deposit(
+                account.id, amount, idempotency_key=form.idempotency_key(request.user)
+            )
+    return _answer(request, account, DEPOSIT, form, "{} paid in.")
+
+
+@require_POST
+def withdraw(request: HtmxHttpRequest, account_id: UUID) -> HttpResponse:
+    """Take money out of one of the customer's accounts."""
+    account = _own_account(request, account_id)
+    form = AmountForm(request.POST, auto_id=WITHDRAW.auto_id)
+    if form.is_valid():
+        amount = form.cleaned_data["amount"]
+        with form.refusals():
+            bank.accounts().withdraw(
+                account.id, amount, idempotency_key=form.idempotency_key(request.user)
+            )
+    return _answer(request, account, WITHDRAW, form, "{} taken out.")
+
+
+@require_POST
+def transfer(request: HtmxHttpRequest, account_id: UUID) -> HttpResponse:
+    """Send money from one of the customer's accounts to any account."""
+    account = _own_account(request, account_id)
+    form = TransferForm(request.POST, auto_id=TRANSFER.auto_id)
+    if form.is_valid():
+        with form.refusals():
+            bank.accounts().transfer(
+                account.id,
+                form.cleaned_data["to_account"],
+                form.cleaned_data["amount"],
+                idempotency_key=form.idempotency_key(request.user),
+            )
+    return _answer(request, account, TRANSFER, form, "{} sent.")
+
+
+@require_POST
+def close_account(request: HtmxHttpRequest, account_id: UUID) -> HttpResponse:
+    """Close one of the customer's accounts (its balance must be zero)."""
+    account = _own_account(request, account_id)
+    form = CloseAccountForm(request.POST, auto_id=CLOSE_ACCOUNT.auto_id)
+    with form.refusals():
+        bank.accounts().close_account(account.id)
+    if form.errors:
+        return _answer(request, account, CLOSE_ACCOUNT, form, "")
+    messages.success(request, f"The account “{account.name}” is closed.")
+    if request.htmx:
+        # Every form on the page goes away with the account: reload it whole.
+        return HttpResponseClientRefresh()
+    return redirect("accounts:account_detail", account_id=account.id)
+
+
+# Context shared with the site's dashboard.
+
+
+def customer_accounts_context(request: HtmxHttpRequest) -> dict[str, Any]:
+    """The signed-in customer's accounts and what they hold in all."""
+    owner = request.user.get_username()
+    accounts = bank.accounts().get_accounts(
+        bank.accounts().list_owner_account_ids(owner)
+    )
+    open_accounts = [a for a in accounts if not a.is_closed]
+    return {
+        "accounts": accounts,
+        "total": sum((a.balance for a in open_accounts), Decimal("0.00")),
+        "open_count": len(open_accounts),
+        "open_form": OpenAccountForm(),
+    }
+
+
+def all_accounts_context(request: HtmxHttpRequest) -> dict[str, Any]:
+    """One page of every account in the bank, in opening order (for staff)."""
+    count = bank.accounts().count_accounts()
+    pages = max(1, -(-count // ACCOUNTS_PER_PAGE))
+    try:
+        page = int(request.GET.get("page", "1"))
+    except ValueError:
+        page = 1
+    page = min(max(page, 1), pages)
+    ids = bank.accounts().list_account_ids(
+        after=(page - 1) * ACCOUNTS_PER_PAGE, limit=ACCOUNTS_PER_PAGE
+    )
+    return {
+        "all_accounts": bank.accounts().get_accounts(ids),
+        "account_count": count,
+        "page": page,
+        "pages": pages,
+        "first_number": (page - 1) * ACCOUNTS_PER_PAGE + 1,
+    }
+
+
+# Helpers.
+
+
+def _visible_account(request: HtmxHttpRequest, account_id: UUID) -> AccountSummary:
+    """The account, if this user may see it: the same 404 whether not theirs
+    or not there, so account numbers cannot be probed."""
+    try:
+        account = bank.accounts().get_account(account_id)
+    except AccountNotFoundError:
+        raise Http404(AccountNotFoundError(account_id)) from None
+    if not (request.user.is_staff or _owns(request, account)):
+        raise Http404(AccountNotFoundError(account_id))
+    return account
+
+
+def _own_account(request: HtmxHttpRequest, account_id: UUID) -> AccountSummary:
+    """The account, if this user owns it: staff may look, but not move money."""
+    account = _visible_account(request, account_id)
+    if not _owns(request, account):
+        raise PermissionDenied
+    return account
+
+
+def _owns(request: HtmxHttpRequest, account: AccountSummary) -> bool:
+    return account.owner == request.user.get_username()
+
+
+def _refused_status(form: BankForm) -> int:
+    """409 when concurrent requests won every retry, 422 for a refusal."""
+    if form.conflicted:
+        return HTTPStatus.CONFLICT
+    return HTTPStatus.UNPROCESSABLE_ENTITY
+
+
+def _answer(
+    request: HtmxHttpRequest,
+    account: AccountSummary,
+    action: Action,
+    form: BankForm,
+    done: str,
+) -> HttpResponse:
+    """The response to a command on an account page: refused, or done."""
+    if form.errors:
+        status = _refused_status(form)
+        if request.htmx:
+            context = {"account": account, "action": action, "form": form}
+            return render(request, action.template, context, status=status)
+        context = _account_page(request, account, {action.name: form})
+        return render(request, "accounts/account.html", context, status=status)
+    notice = done.format(format_money(form.cleaned_data["amount"], account.currency))
+    if not request.htmx:
+        messages.success(request, notice)
+        return redirect("accounts:account_detail", account_id=account.id)
+    context = {
+        "account": account,
+        "action": action,
+        "form": action.form_class(),
+        "notice": notice,
+    }
+    response = render(request, action.template, context)
+    for event in MONEY_MOVED:
+        trigger_client_event(response, event)
+    return response
+
+
+def _account_page(
+    request: HtmxHttpRequest,
+    account: AccountSummary,
+    bound_forms: dict[str, BankForm] | None = None,
+) -> dict[str, Any]:
+    """Everything the account page shows; ``bound_forms`` replace fresh ones."""
+    bound_forms = bound_forms or {}
+    context = _summary(request, account)
+    can_act = _owns(request, account) and not account.is_closed
+    context["can_act"] = can_act
+    context["panels"] = [
+        {"action": action, "form": bound_forms.get(action.name) or action.blank_form()}
+        for action in ACTIONS
+        if can_act
+    ]
+    return context
+
+
+def _summary(request: HtmxHttpRequest, account: AccountSummary) -> dict[str, Any]:
+    """The account's figures, statement and chart, with its owner's other accounts."""
+    lines = bank.accounts().get_statement(account.id)
+    others: list[AccountSummary] = []
+    if _owns(request, account):
+        owner_ids = bank.accounts().list_owner_account_ids(account.owner)
+        others = bank.accounts().get_accounts(i for i in owner_ids if i != account.id)
+    names = {other.id: other.name for other in others}
+    rows = [
+        StatementRow(
+            line, names.get(line.counterparty_id, "") if line.counterparty_id else ""
+        )
+        for line in reversed(lines[-STATEMENT_LINES:])
+    ]
+    return {
+        "account": account,
+        "lines": lines,
+        "rows": rows,
+        "line_count": len(lines),
+        "other_accounts": [other for other in others if not other.is_closed],
+        "account_url": reverse("accounts:account_detail", args=[account.id]),
+    }
+
+
+def _event_row(event: RecordedEvent, snapshots: set[int]) -> EventRow:
+    fields = [
+        (key, value, isinstance(value, Decimal)) for key, value in event.data.items()
+    ]
+    return EventRow(event, fields, event.version in snapshots)

@@ -1,0 +1,182 @@
+"""Template helpers for showing money, account numbers and balance charts.
+
+Every money figure goes through ``{% money %}``, so each one is
+right-aligned, carries its currency symbol and has its exact value in a
+``data-amount`` attribute that tests and scripts can read without parsing
+the formatted text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from django import template
+from django.utils.formats import date_format
+from django.utils.html import format_html
+from django.utils.timezone import localtime
+
+from accounts.money import CENT, CURRENCY
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from datetime import datetime
+    from uuid import UUID
+
+    from django.utils.safestring import SafeString
+
+    from accounts.application import StatementLine
+
+register = template.Library()
+
+SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$"}
+MINUS = "\N{MINUS SIGN}"
+
+# The chart's drawing area, in SVG user units (it scales to its container).
+CHART_WIDTH = 640
+CHART_HEIGHT = 220
+CHART_LEFT = 72
+CHART_RIGHT = 16
+CHART_TOP = 16
+CHART_BOTTOM = 32
+CHART_MAX_POINTS = 120
+
+
+def format_money(
+    amount: Decimal, currency: str = CURRENCY, *, signed: bool = False
+) -> str:
+    """``amount`` as people read it: £1,234.50, -£3.00 (or +£3.00 if signed)."""
+    value = Decimal(amount).quantize(CENT)
+    symbol = SYMBOLS.get(currency, f"{currency} ")
+    sign = MINUS if value < 0 else ("+" if signed and value > 0 else "")
+    return f"{sign}{symbol}{abs(value):,}"
+
+
+@register.simple_tag
+def money(
+    amount: Decimal,
+    currency: str = CURRENCY,
+    *,
+    signed: bool = False,
+    id: str = "",
+    css: str = "",
+) -> SafeString:
+    """A money figure: formatted text, its exact value in ``data-amount``."""
+    value = Decimal(amount).quantize(CENT)
+    classes = ["money"]
+    if value < 0:
+        classes.append("money-negative")
+    elif signed and value > 0:
+        classes.append("money-positive")
+    if css:
+        classes.append(css)
+    if id:
+        return format_html(
+            '<span id="{}" class="{}" data-amount="{}">{}</span>',
+            id,
+            " ".join(classes),
+            value,
+            format_money(value, currency, signed=signed),
+        )
+    return format_html(
+        '<span class="{}" data-amount="{}">{}</span>',
+        " ".join(classes),
+        value,
+        format_money(value, currency, signed=signed),
+    )
+
+
+@register.filter
+def short_id(account_id: UUID | str) -> str:
+    """The first block of an account number, enough to tell accounts apart."""
+    return str(account_id).split("-", 1)[0]
+
+
+@register.filter
+def event_label(event_type: str) -> str:
+    """A stored event's class name in words: TransferSent -> Transfer sent."""
+    words: list[str] = []
+    for char in event_type:
+        if char.isupper() and words:
+            words.append(" ")
+            words.append(char.lower())
+        else:
+            words.append(char)
+    return "".join(words)
+
+
+@dataclass(frozen=True)
+class ChartPoint:
+    x: float
+    y: float
+    label: str
+
+
+@register.inclusion_tag("accounts/_chart.html")
+def balance_chart(
+    lines: Sequence[StatementLine], opened_at: datetime, currency: str = CURRENCY
+) -> dict[str, Any]:
+    """A step chart of the balance after each movement, drawn as inline SVG."""
+    shown = list(lines[-CHART_MAX_POINTS:])
+    start = lines[-len(shown) - 1].balance if len(lines) > len(shown) else Decimal(0)
+    start_at = lines[-len(shown) - 1].timestamp if len(lines) > len(shown) else None
+    balances = [start] + [line.balance for line in shown]
+    low = min(*balances, Decimal(0))
+    high = max(*balances, Decimal(0))
+    if high == low:
+        high = low + 1
+    plot_width = CHART_WIDTH - CHART_LEFT - CHART_RIGHT
+    plot_height = CHART_HEIGHT - CHART_TOP - CHART_BOTTOM
+
+    def y_of(balance: Decimal) -> float:
+        share = float((balance - low) / (high - low))
+        return round(CHART_TOP + plot_height * (1 - share), 1)
+
+    # Half a step of room after the last movement, so it is not on the edge.
+    step = plot_width / (len(shown) + 0.5)
+    xs = [round(CHART_LEFT + step * index, 1) for index in range(len(balances))]
+    ys = [y_of(balance) for balance in balances]
+    path = f"M{xs[0]},{ys[0]}"
+    for x, y in zip(xs[1:], ys[1:], strict=True):
+        path += f" H{x} V{y}"
+    right = CHART_WIDTH - CHART_RIGHT
+    path += f" H{right}"
+    zero_y = y_of(Decimal(0))
+    area = f"{path} V{zero_y} H{xs[0]} Z"
+    points = [
+        ChartPoint(
+            x=x,
+            y=y,
+            label=(
+                f"{_when(line.timestamp)} · {line.kind} "
+                f"{format_money(line.amount, currency, signed=True)} → "
+                f"{format_money(line.balance, currency)}"
+            ),
+        )
+        for x, y, line in zip(xs[1:], ys[1:], shown, strict=True)
+    ]
+    ticks = [
+        {"y": y_of(value), "label": format_money(value, currency)}
+        for value in sorted({low, high, Decimal(0)})
+    ]
+    return {
+        "width": CHART_WIDTH,
+        "height": CHART_HEIGHT,
+        "left": CHART_LEFT,
+        "right": right,
+        "bottom": CHART_HEIGHT - CHART_BOTTOM,
+        "path": path,
+        "area": area,
+        "zero_y": zero_y,
+        "points": points,
+        "ticks": ticks,
+        "first_label": _when(start_at or opened_at),
+        "last_label": _when(shown[-1].timestamp) if shown else "",
+        "has_movements": bool(shown),
+        "currency": currency,
+    }
+
+
+def _when(moment: datetime) -> str:
+    return date_format(localtime(moment), "j M Y, H:i")

@@ -1,0 +1,75 @@
+"""Staff panels: the bank-wide ledger and the transaction log.
+
+Both follow the Accounts application through processors that may lag
+behind it, so each panel says how far behind they are and refreshes itself,
+by polling and whenever a command on the same page announces a change.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from esbank_site import bank
+from esbank_site.http import staff_required
+
+if TYPE_CHECKING:
+    from django.http import HttpResponse
+
+    from esbank_site.http import HtmxHttpRequest
+
+TRANSACTIONS_PER_PAGE = 15
+
+
+@require_GET
+@staff_required
+def panel_hx(request: HtmxHttpRequest) -> HttpResponse:
+    """The ledger panel: the bank's balance, its transactions, processor lag."""
+    return render(request, "ledger/_panel.html", ledger_context())
+
+
+@require_GET
+@staff_required
+def transactions(request: HtmxHttpRequest) -> HttpResponse:
+    """The bank-wide transaction log, newest first, a page at a time."""
+    context = transactions_context(request)
+    if request.htmx:
+        return render(request, "ledger/_transactions.html", context)
+    return render(request, "ledger/transactions.html", context)
+
+
+def ledger_context() -> dict[str, Any]:
+    """The ledger's figures and how far each processor is behind."""
+    statuses = bank.get_bank().processor_status()
+    return {
+        "ledger": bank.ledger().get_ledger(),
+        "processors": statuses,
+        "behind": max((s.lag for s in statuses), default=0),
+        "failing": [s for s in statuses if s.failing],
+    }
+
+
+def transactions_context(request: HtmxHttpRequest) -> dict[str, Any]:
+    """One page of the log, ending before entry ``?before=N`` (newest if none)."""
+    limit = TRANSACTIONS_PER_PAGE
+    log = bank.transaction_log()
+    count = log.count_transactions()
+    try:
+        before: int | None = int(request.GET["before"])
+    except (KeyError, ValueError):
+        before = None
+    if before is not None and not 1 < before <= count + 1:
+        before = None
+    entries = log.get_transactions(before=before, limit=limit)
+    newest = entries[0].number if entries else 0
+    oldest = entries[-1].number if entries else 0
+    return {
+        "entries": entries,
+        "transaction_count": count,
+        "older": oldest if oldest > 1 else None,
+        "has_newer": newest < count,
+        "newer": newest + limit + 1 if newest + limit < count else None,
+        "limit": limit,
+    }

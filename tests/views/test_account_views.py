@@ -1,0 +1,569 @@
+"""Customer pages and commands, with and without htmx, refused and done."""
+
+from __future__ import annotations
+
+import json
+import re
+from decimal import Decimal
+from uuid import uuid4
+
+import pytest
+from django.test import Client
+from eventsourcing.persistence import OperationalError
+
+from accounts.errors import ConflictError
+from esbank_site import bank
+from tests.views.conftest import HX
+
+MONEY_EVENTS = {"balancesChanged", "ledgerChanged", "transactionsChanged"}
+
+
+def events_of(django_bank, account_id):
+    return [event.type for event in django_bank.accounts.get_history(account_id)]
+
+
+def balance_of(django_bank, account_id):
+    return django_bank.accounts.get_account(account_id).balance
+
+
+def hidden_token(html):
+    return re.search(r'name="token" value="([^"]+)"', html).group(1)
+
+
+def triggered(response):
+    """The names of the events an htmx response announces."""
+    return set(json.loads(response.headers.get("HX-Trigger", "{}")))
+
+
+# The dashboard.
+
+
+def test_dashboard_lists_only_the_customers_own_accounts(
+    alice_client, alice_account, alice_savings, bob_account
+):
+    response = alice_client.get("/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert str(alice_account) in html
+    assert str(alice_savings) in html
+    assert str(bob_account) not in html
+    assert 'id="customer-total" class="money stat-value" data-amount="100.00"' in html
+
+
+def test_accounts_panel_is_a_fragment_that_refreshes_itself(
+    alice_client, alice_account
+):
+    page = alice_client.get("/").content.decode()
+    assert 'hx-get="/accounts/panel/"' in page
+    assert "accountsChanged from:body" in page
+    assert "every 5s" in page
+    fragment = alice_client.get("/accounts/panel/", headers=HX).content.decode()
+    assert "<html" not in fragment
+    assert str(alice_account) in fragment
+
+
+# Opening an account.
+
+
+def test_open_account_without_htmx_redirects_to_the_new_account(
+    alice_client, django_bank
+):
+    response = alice_client.post("/accounts/open/", {"name": "Holiday"}, follow=True)
+    (account_id,) = django_bank.accounts.list_owner_account_ids("alice")
+    assert response.redirect_chain == [(f"/accounts/{account_id}/", 302)]
+    assert "Your account “Holiday” is open." in response.content.decode()
+    assert django_bank.accounts.get_account(account_id).name == "Holiday"
+
+
+def test_open_account_with_htmx_swaps_the_form_and_announces_it(
+    alice_client, django_bank
+):
+    response = alice_client.post("/accounts/open/", {"name": "Holiday"}, headers=HX)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" not in html
+    assert 'id="open-account"' in html
+    assert "Your account “Holiday” is open." in html
+    assert triggered(response) == {"accountsChanged"}
+    assert len(django_bank.accounts.list_owner_account_ids("alice")) == 1
+
+
+@pytest.mark.parametrize("headers", [{}, HX], ids=["plain", "htmx"])
+@pytest.mark.parametrize("name", ["", "   ", "x" * 101])
+def test_open_account_refuses_a_bad_name_with_422(
+    alice_client, django_bank, name, headers
+):
+    response = alice_client.post("/accounts/open/", {"name": name}, headers=headers)
+    assert response.status_code == 422
+    assert 'class="field-error"' in response.content.decode()
+    assert django_bank.accounts.list_owner_account_ids("alice") == []
+
+
+# Moving money: success.
+
+
+def test_deposit_without_htmx_redirects_with_a_message(
+    alice_client, django_bank, alice_account
+):
+    response = alice_client.post(
+        f"/accounts/{alice_account}/deposit/", {"amount": "25.50"}, follow=True
+    )
+    assert response.redirect_chain == [(f"/accounts/{alice_account}/", 302)]
+    html = response.content.decode()
+    assert "£25.50 paid in." in html
+    assert 'id="balance" class="money" data-amount="125.50"' in html
+    assert balance_of(django_bank, alice_account) == Decimal("125.50")
+
+
+def test_deposit_with_htmx_returns_a_fresh_form_and_announces_the_change(
+    alice_client, django_bank, alice_account
+):
+    token = str(uuid4())
+    response = alice_client.post(
+        f"/accounts/{alice_account}/deposit/",
+        {"amount": "25.50", "token": token},
+        headers=HX,
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" not in html
+    assert 'id="form-deposit"' in html
+    assert "£25.50 paid in." in html
+    assert hidden_token(html) != token  # the next submission is a new one
+    assert triggered(response) == MONEY_EVENTS
+    assert balance_of(django_bank, alice_account) == Decimal("125.50")
+
+
+def test_withdraw_takes_money_out(alice_client, django_bank, alice_account):
+    response = alice_client.post(
+        f"/accounts/{alice_account}/withdraw/", {"amount": "99.99"}, headers=HX
+    )
+    assert response.status_code == 200
+    assert "£99.99 taken out." in response.content.decode()
+    assert balance_of(django_bank, alice_account) == Decimal("0.01")
+
+
+def test_transfer_reaches_another_customers_account(
+    alice_client, django_bank, alice_account, bob_account
+):
+    response = alice_client.post(
+        f"/accounts/{alice_account}/transfer/",
+        {"amount": "40.00", "to_account": str(bob_account)},
+        headers=HX,
+    )
+    assert response.status_code == 200
+    assert triggered(response) == MONEY_EVENTS
+    assert balance_of(django_bank, alice_account) == Decimal("60.00")
+    assert balance_of(django_bank, bob_account) == Decimal("90.00")
+
+
+def test_transfer_between_own_accounts_is_named_on_the_statement(
+    alice_client, alice_account, alice_savings
+):
+    alice_client.post(
+        f"/accounts/{alice_account}/transfer/",
+        {"amount": "10.00", "to_account": str(alice_savings)},
+    )
+    html = alice_client.get(f"/accounts/{alice_account}/").content.decode()
+    assert re.search(r"Transfer out\s*<span class=\"muted\">to\s*Savings", html)
+
+
+@pytest.mark.parametrize("amount", ["0.01", "1000000.00", "7", " 12.3 "])
+def test_amounts_at_and_inside_the_limits_are_accepted(
+    alice_client, django_bank, alice_account, amount
+):
+    response = alice_client.post(
+        f"/accounts/{alice_account}/deposit/", {"amount": amount}, headers=HX
+    )
+    assert response.status_code == 200
+    assert balance_of(django_bank, alice_account) == Decimal("100.00") + Decimal(
+        amount.strip()
+    )
+
+
+# Moving money: the error table. Every refusal is a 422 with the message next
+# to its field, swapped by htmx or shown on the whole page, and records nothing.
+
+BAD_AMOUNTS = [
+    ("", "This field is required."),
+    ("abc", "Enter an amount such as 25 or 25.50"),
+    ("NaN", "Enter an amount such as 25 or 25.50"),
+    ("Infinity", "Enter an amount such as 25 or 25.50"),
+    ("-inf", "Enter an amount such as 25 or 25.50"),
+    ("1e3", "Enter an amount such as 25 or 25.50"),
+    ("1E3", "Enter an amount such as 25 or 25.50"),
+    ("10.001", "at most two decimal places"),
+    ("0", "Amounts must be between £0.01 and £1,000,000.00."),
+    ("0.00", "Amounts must be between £0.01 and £1,000,000.00."),
+    ("1000000.01", "Amounts must be between £0.01 and £1,000,000.00."),
+    ("-5", "Enter an amount such as 25 or 25.50"),
+    ("1,000", "Enter an amount such as 25 or 25.50"),
+    ("٣", "Enter an amount such as 25 or 25.50"),
+]
+
+
+@pytest.mark.parametrize("headers", [{}, HX], ids=["plain", "htmx"])
+@pytest.mark.parametrize("action", ["deposit", "withdraw", "transfer"])
+@pytest.mark.parametrize(("amount", "message"), BAD_AMOUNTS)
+def test_invalid_amounts_are_422_next_to_the_field_and_record_nothing(  # noqa: PLR0917
+    alice_client,
+    django_bank,
+    alice_account,
+    bob_account,
+    action,
+    amount,
+    message,
+    headers,
+):
+    data = {"amount": amount, "to_account": str(bob_account), "token": "t-1"}
+    response = alice_client.post(
+        f"/accounts/{alice_account}/{action}/", data, headers=headers
+    )
+    html = response.content.decode()
+    assert response.status_code == 422
+    field_error = re.search(
+        rf'id="id_{action}_amount_error" role="alert">([^<]*)<', html
+    )
+    assert field_error, html
+    assert message in field_error.group(1)
+    assert ("<html" in html) is not bool(headers)
+    assert "HX-Trigger" not in response.headers
+    assert events_of(django_bank, alice_account) == ["Opened", "Deposited"]
+    assert events_of(django_bank, bob_account) == ["Opened", "Deposited"]
+
+
+@pytest.mark.parametrize("headers", [{}, HX], ids=["plain", "htmx"])
+def test_withdrawing_more_than_the_balance_is_refused_with_the_reason(
+    alice_client, django_bank, alice_account, headers
+):
+    response = alice_client.post(
+        f"/accounts/{alice_account}/withdraw/", {"amount": "100.01"}, headers=headers
+    )
+    html = response.content.decode()
+    assert response.status_code == 422
+    assert 'id="id_withdraw_amount_error" role="alert">Not enough money' in html
+    assert events_of(django_bank, alice_account) == ["Opened", "Deposited"]
+
+
+@pytest.mark.parametrize(
+    ("to_account", "message"),
+    [
+        ("", "This field is required."),
+        ("not-an-account", "There is no account with that number."),
+        ("12345678-1234-1234-1234-12345678", "There is no account with that number."),
+        (str(uuid4()), "There is no account with that number."),
+        ("SELF", "Choose a different account to transfer to."),
+    ],
+    ids=["empty", "malformed", "short", "unknown", "self"],
+)
+@pytest.mark.parametrize("headers", [{}, HX], ids=["plain", "htmx"])
+def test_transfer_to_a_bad_account_is_422_next_to_the_account_field(  # noqa: PLR0917
+    alice_client, django_bank, alice_account, to_account, message, headers
+):
+    to_account = str(alice_account) if to_account == "SELF" else to_account
+    response = alice_client.post(
+        f"/accounts/{alice_account}/transfer/",
+        {"amount": "5.00", "to_account": to_account},
+        headers=headers,
+    )
+    html = response.content.decode()
+    assert response.status_code == 422
+    assert f'id="id_transfer_to_account_error" role="alert">{message}<' in html
+    assert events_of(django_bank, alice_account) == ["Opened", "Deposited"]
+
+
+def test_transfer_to_a_closed_account_is_refused(
+    alice_client, django_bank, alice_account, alice_savings
+):
+    django_bank.accounts.close_account(alice_savings)
+    response = alice_client.post(
+        f"/accounts/{alice_account}/transfer/",
+        {"amount": "5.00", "to_account": str(alice_savings)},
+        headers=HX,
+    )
+    assert response.status_code == 422
+    assert "That account is closed." in response.content.decode()
+    assert balance_of(django_bank, alice_account) == Decimal("100.00")
+
+
+def test_a_refused_htmx_form_keeps_its_token_and_input(alice_client, alice_account):
+    response = alice_client.post(
+        f"/accounts/{alice_account}/withdraw/",
+        {"amount": "500", "token": "keep-me"},
+        headers=HX,
+    )
+    html = response.content.decode()
+    assert hidden_token(html) == "keep-me"
+    assert 'value="500"' in html
+
+
+# Idempotency: the same form submitted twice moves money once.
+
+
+def test_the_same_token_twice_moves_money_once(
+    alice_client, django_bank, alice_account
+):
+    page = alice_client.get(f"/accounts/{alice_account}/").content.decode()
+    token = re.search(
+        r'id="form-deposit".*?name="token" value="([^"]+)"', page, re.DOTALL
+    ).group(1)
+    for _ in range(2):
+        response = alice_client.post(
+            f"/accounts/{alice_account}/deposit/", {"amount": "10.00", "token": token}
+        )
+        assert response.status_code == 302
+    assert balance_of(django_bank, alice_account) == Decimal("110.00")
+    assert events_of(django_bank, alice_account) == ["Opened", "Deposited", "Deposited"]
+
+
+def test_every_rendered_form_has_its_own_token(alice_client, alice_account):
+    page = alice_client.get(f"/accounts/{alice_account}/").content.decode()
+    tokens = re.findall(r'name="token" value="([^"]+)"', page)
+    assert len(tokens) == 3  # deposit, withdraw, transfer
+    assert len(set(tokens)) == 3
+
+
+def test_a_token_reused_for_a_different_amount_is_refused(
+    alice_client, django_bank, alice_account
+):
+    url = f"/accounts/{alice_account}/deposit/"
+    alice_client.post(url, {"amount": "10.00", "token": "once"})
+    response = alice_client.post(url, {"amount": "20.00", "token": "once"}, headers=HX)
+    assert response.status_code == 422
+    assert "already used" in response.content.decode()
+    assert balance_of(django_bank, alice_account) == Decimal("110.00")
+
+
+def test_tokens_are_scoped_to_their_user(
+    alice_client, bob_client, django_bank, alice_account, bob_account
+):
+    alice_client.post(
+        f"/accounts/{alice_account}/deposit/", {"amount": "10.00", "token": "shared"}
+    )
+    response = bob_client.post(
+        f"/accounts/{bob_account}/deposit/", {"amount": "10.00", "token": "shared"}
+    )
+    assert response.status_code == 302
+    assert balance_of(django_bank, bob_account) == Decimal("60.00")
+
+
+# Closing.
+
+
+def test_closing_an_account_with_money_is_refused(
+    alice_client, django_bank, alice_account
+):
+    response = alice_client.post(f"/accounts/{alice_account}/close/", headers=HX)
+    assert response.status_code == 422
+    assert "Only an account with a zero balance can be closed." in (
+        response.content.decode()
+    )
+    assert not django_bank.accounts.get_account(alice_account).is_closed
+
+
+def test_closing_an_empty_account_reloads_its_page_without_forms(
+    alice_client, django_bank, alice_savings
+):
+    response = alice_client.post(f"/accounts/{alice_savings}/close/", headers=HX)
+    assert response.status_code == 200
+    assert response["HX-Refresh"] == "true"
+    assert django_bank.accounts.get_account(alice_savings).is_closed
+    html = alice_client.get(f"/accounts/{alice_savings}/").content.decode()
+    assert "The account “Savings” is closed." in html
+    assert "/deposit/" not in html
+
+
+def test_closing_without_htmx_redirects(alice_client, alice_savings):
+    response = alice_client.post(f"/accounts/{alice_savings}/close/")
+    assert response.status_code == 302
+    assert response["Location"] == f"/accounts/{alice_savings}/"
+
+
+def test_money_cannot_move_on_a_closed_account(
+    alice_client, django_bank, alice_savings
+):
+    django_bank.accounts.close_account(alice_savings)
+    response = alice_client.post(
+        f"/accounts/{alice_savings}/deposit/", {"amount": "5.00"}, headers=HX
+    )
+    assert response.status_code == 422
+    assert "is closed" in response.content.decode()
+    assert events_of(django_bank, alice_savings) == ["Opened", "Closed"]
+
+
+# The account page.
+
+
+def test_account_page_shows_balance_statement_chart_and_forms(
+    alice_client, django_bank, alice_account, bob_account
+):
+    django_bank.accounts.withdraw(alice_account, "12.34")
+    django_bank.accounts.transfer(bob_account, alice_account, "1.50")
+    html = alice_client.get(f"/accounts/{alice_account}/").content.decode()
+    assert 'id="balance" class="money" data-amount="89.16"' in html
+    assert 'data-amount="-12.34">\N{MINUS SIGN}£12.34<' in html
+    assert 'data-amount="1.50">+£1.50<' in html
+    assert '<svg class="chart-svg"' in html
+    for action in ["deposit", "withdraw", "transfer", "close"]:
+        assert f'action="/accounts/{alice_account}/{action}/"' in html
+        assert f'hx-post="/accounts/{alice_account}/{action}/"' in html
+
+
+def test_every_money_figure_carries_its_exact_amount(alice_client, alice_account):
+    html = alice_client.get(f"/accounts/{alice_account}/").content.decode()
+    figures = re.findall(r'<span[^>]*class="money[^"]*"[^>]*>', html)
+    assert figures
+    assert all(re.search(r'data-amount="-?\d+\.\d\d"', tag) for tag in figures)
+
+
+def test_summary_fragment_refreshes_the_balance(
+    alice_client, django_bank, alice_account
+):
+    page = alice_client.get(f"/accounts/{alice_account}/").content.decode()
+    assert f'hx-get="/accounts/{alice_account}/summary/"' in page
+    assert "balancesChanged from:body, every 5s" in page
+    django_bank.accounts.deposit(alice_account, "1.00")
+    fragment = alice_client.get(
+        f"/accounts/{alice_account}/summary/", headers=HX
+    ).content.decode()
+    assert "<html" not in fragment
+    assert 'id="balance" class="money" data-amount="101.00"' in fragment
+
+
+def test_closed_accounts_are_marked_and_have_no_forms(
+    alice_client, django_bank, alice_savings
+):
+    django_bank.accounts.close_account(alice_savings)
+    html = alice_client.get(f"/accounts/{alice_savings}/").content.decode()
+    assert "Account closed" in html
+    assert "hx-post" not in html
+
+
+# htmx, CSRF and static files.
+
+
+def test_base_page_configures_htmx_and_loads_nothing_from_elsewhere(
+    alice_client, alice_account
+):
+    html = alice_client.get(f"/accounts/{alice_account}/").content.decode()
+    config = re.search(r'<meta name="htmx-config" content=\'([^\']+)\'>', html)
+    assert '{"code": "422", "swap": true, "error": false}' in config.group(1)
+    assert '{"code": "409", "swap": true, "error": false}' in config.group(1)
+    sources = re.findall(r'(?:src|href)="([^"]+\.(?:js|css|svg))"', html)
+    assert "/static/js/htmx-2.0.11.min.js" in sources
+    assert all(source.startswith("/static/") for source in sources)
+    assert "<script>" not in html  # no inline scripts, only files
+    assert re.search(r'<body hx-headers=\'\{"X-CSRFToken": "[A-Za-z0-9]{64}"\}\'', html)
+
+
+def test_htmx_is_served_from_static(alice_client):
+    from django.contrib.staticfiles import finders  # noqa: PLC0415
+
+    path = finders.find("js/htmx-2.0.11.min.js")
+    assert path
+    with open(path, encoding="utf-8") as script:
+        assert script.read().startswith("var htmx=function()")
+
+
+@pytest.fixture
+def csrf_client(alice):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    return client
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/accounts/open/",
+        "/accounts/{id}/deposit/",
+        "/accounts/{id}/withdraw/",
+        "/accounts/{id}/transfer/",
+        "/accounts/{id}/close/",
+    ],
+)
+def test_posts_without_a_csrf_token_are_refused(
+    csrf_client, django_bank, alice_account, path
+):
+    data = {"name": "Sneaky", "amount": "1.00", "to_account": str(alice_account)}
+    for headers in [{}, HX]:
+        response = csrf_client.post(
+            path.format(id=alice_account), data, headers=headers
+        )
+        assert response.status_code == 403
+    assert events_of(django_bank, alice_account) == ["Opened", "Deposited"]
+    assert len(django_bank.accounts.list_owner_account_ids("alice")) == 1
+
+
+def test_htmx_posts_pass_with_the_token_from_hx_headers(
+    csrf_client, django_bank, alice_account
+):
+    page = csrf_client.get(f"/accounts/{alice_account}/").content.decode()
+    token = re.search(r'"X-CSRFToken": "([^"]+)"', page).group(1)
+    response = csrf_client.post(
+        f"/accounts/{alice_account}/deposit/",
+        {"amount": "1.00"},
+        headers=HX | {"X-CSRFToken": token},
+    )
+    assert response.status_code == 200
+    assert balance_of(django_bank, alice_account) == Decimal("101.00")
+
+
+def test_plain_posts_pass_with_the_form_token(csrf_client, django_bank, alice_account):
+    page = csrf_client.get(f"/accounts/{alice_account}/").content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    response = csrf_client.post(
+        f"/accounts/{alice_account}/deposit/",
+        {"amount": "1.00", "csrfmiddlewaretoken": token},
+    )
+    assert response.status_code == 302
+
+
+# Conflicts and database trouble: 409 and 503, never a 500.
+
+
+@pytest.mark.parametrize("headers", [{}, HX], ids=["plain", "htmx"])
+def test_a_conflict_after_every_retry_is_409_try_again(
+    alice_client, alice_account, monkeypatch, headers
+):
+    def busy(*args, **kwargs):
+        raise ConflictError
+
+    monkeypatch.setattr(bank.accounts(), "deposit", busy)
+    response = alice_client.post(
+        f"/accounts/{alice_account}/deposit/", {"amount": "1.00"}, headers=headers
+    )
+    assert response.status_code == 409
+    html = response.content.decode()
+    assert "Please try again." in html
+    assert 'id="form-deposit"' in html
+
+
+@pytest.mark.parametrize("headers", [{}, HX], ids=["plain", "htmx"])
+def test_database_trouble_is_503_with_retry_after(
+    alice_client, django_bank, alice_account, monkeypatch, headers
+):
+    def unreachable(*args, **kwargs):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(bank.accounts(), "deposit", unreachable)
+    response = alice_client.post(
+        f"/accounts/{alice_account}/deposit/", {"amount": "1.00"}, headers=headers
+    )
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert "try again in a few seconds" in response.content.decode()
+    assert ("<html" in response.content.decode()) is not bool(headers)
+    assert events_of(django_bank, alice_account) == ["Opened", "Deposited"]
+
+
+def test_database_trouble_on_a_page_is_503_too(alice_client, monkeypatch):
+    from django.db import OperationalError as DjangoOperationalError  # noqa: PLC0415
+
+    def unreachable(*args, **kwargs):
+        raise DjangoOperationalError("connection refused")
+
+    monkeypatch.setattr(bank.accounts(), "list_owner_account_ids", unreachable)
+    response = alice_client.get("/")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"

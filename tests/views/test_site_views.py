@@ -1,0 +1,142 @@
+"""Site-wide views: logging in and out, the health check, trouble pages."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from django.db import OperationalError as DjangoOperationalError
+from django.test import RequestFactory
+from eventsourcing.persistence import OperationalError
+
+from esbank_site import bank, views
+from tests.views.conftest import HX
+
+
+def test_login_page_logs_a_customer_in_to_the_dashboard(client, alice):
+    page = client.get("/accounts/login/")
+    assert page.status_code == 200
+    assert 'name="username"' in page.content.decode()
+    response = client.post(
+        "/accounts/login/",
+        {"username": "alice", "password": "alice-secret-1"},
+        follow=True,
+    )
+    assert response.redirect_chain == [("/", 302)]
+    assert "Your accounts" in response.content.decode()
+
+
+def test_wrong_password_is_refused_on_the_login_page(client, alice):
+    response = client.post(
+        "/accounts/login/", {"username": "alice", "password": "nope"}
+    )
+    assert response.status_code == 200
+    assert "Please enter a correct username and password" in (response.content.decode())
+
+
+def test_login_returns_to_the_page_asked_for(client, alice, alice_account):
+    response = client.post(
+        f"/accounts/login/?next=/accounts/{alice_account}/",
+        {
+            "username": "alice",
+            "password": "alice-secret-1",
+            "next": f"/accounts/{alice_account}/",
+        },
+    )
+    assert response["Location"] == f"/accounts/{alice_account}/"
+
+
+def test_logout_is_a_post_and_ends_the_session(alice_client):
+    assert alice_client.get("/accounts/logout/").status_code == 405
+    response = alice_client.post("/accounts/logout/")
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/"
+    assert alice_client.get("/").status_code == 302
+
+
+def test_every_page_offers_logout_and_names_the_user(alice_client, staff_client):
+    customer = alice_client.get("/").content.decode()
+    staff = staff_client.get("/").content.decode()
+    assert 'action="/accounts/logout/"' in customer
+    assert "Customer</span>" in customer
+    assert "Staff</span>" in staff
+    assert 'href="/staff/transactions/"' in staff
+    assert 'href="/staff/transactions/"' not in customer
+
+
+# Health.
+
+
+def test_health_reports_database_and_each_processor(client, django_bank, alice_account):
+    response = client.get("/health/")
+    body = response.json()
+    assert response.status_code == 200
+    assert body["status"] == "ok"
+    assert body["database"] == "ok"
+    assert set(body["processors"]) == {"Ledger", "Transactions"}
+    ledger = body["processors"]["Ledger"]
+    assert ledger["lag"] == 0
+    assert ledger["last_error"] is None
+    assert ledger["position"] == ledger["leader_position"] > 0
+
+
+def test_health_is_503_when_a_processor_fails(client, django_bank, monkeypatch):
+    failing = [
+        replace(status, failing=True, failures=1, last_error="ValueError: boom")
+        for status in django_bank.processor_status()
+    ]
+    monkeypatch.setattr(bank.get_bank(), "processor_status", lambda: failing)
+    response = client.get("/health/")
+    assert response.status_code == 503
+    assert response.json()["status"] == "unhealthy"
+    assert response.json()["processors"]["Ledger"]["last_error"] == "ValueError: boom"
+
+
+def test_health_is_503_when_the_database_is_unreachable(
+    client, django_bank, monkeypatch
+):
+    def unreachable():
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(bank.get_bank(), "processor_status", unreachable)
+    response = client.get("/health/")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert response.json()["database"] == "unreachable"
+
+
+def test_health_is_never_cached(client, django_bank):
+    assert "no-cache" in client.get("/health/")["Cache-Control"]
+
+
+# The 500 handler turns database trouble raised outside views into a 503.
+
+
+def test_server_error_handler_answers_database_trouble_with_503(django_bank):
+    request = RequestFactory().get("/")
+    try:
+        raise DjangoOperationalError("database is locked")
+    except DjangoOperationalError:
+        response = views.server_error(request)
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+
+
+def test_server_error_handler_is_a_plain_500_otherwise(django_bank):
+    request = RequestFactory().get("/")
+    try:
+        raise ValueError
+    except ValueError:
+        response = views.server_error(request)
+    assert response.status_code == 500
+
+
+def test_trouble_page_for_htmx_is_a_notice_not_a_page(
+    alice_client, alice_account, monkeypatch
+):
+    def unreachable(*args, **kwargs):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(bank.accounts(), "get_statement", unreachable)
+    response = alice_client.get(f"/accounts/{alice_account}/summary/", headers=HX)
+    assert response.status_code == 503
+    assert response.content.decode().startswith('<div class="notice notice-error"')

@@ -1,0 +1,184 @@
+"""Staff pages: the bank overview, the ledger, the log and the event timeline."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from decimal import Decimal
+
+import pytest
+
+from esbank_site import bank
+from tests.views.conftest import HX
+
+
+def test_staff_dashboard_shows_every_account_the_ledger_and_the_log(
+    staff_client, alice_account, bob_account, django_bank
+):
+    django_bank.accounts.transfer(alice_account, bob_account, "10.00")
+    html = staff_client.get("/").content.decode()
+    assert str(alice_account) in html
+    assert str(bob_account) in html
+    assert 'id="ledger-total" class="money stat-value" data-amount="150.00"' in html
+    assert 'id="ledger-transactions" data-count="3"' in html
+    log = re.findall(r'data-number="(\d+)"', html)
+    assert log == ["3", "2", "1"]  # newest first
+    assert "Up to date" in html
+
+
+def test_staff_panels_refresh_by_polling_and_on_events(staff_client, django_bank):
+    html = staff_client.get("/").content.decode()
+    assert 'hx-get="/staff/ledger/"' in html
+    assert 'hx-trigger="ledgerChanged from:body, every 3s"' in html
+    assert 'hx-trigger="transactionsChanged from:body, every 3s"' in html
+
+
+def test_ledger_panel_fragment_follows_the_money(
+    staff_client, django_bank, alice_account
+):
+    django_bank.accounts.withdraw(alice_account, "0.50")
+    response = staff_client.get("/staff/ledger/", headers=HX)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" not in html
+    assert 'id="ledger-total" class="money stat-value" data-amount="99.50"' in html
+
+
+def test_ledger_panel_says_when_processing_lags(
+    staff_client, django_bank, alice_account, monkeypatch
+):
+    statuses = django_bank.processor_status()
+    lagging = [replace(status, lag=3) for status in statuses]
+    monkeypatch.setattr(bank.get_bank(), "processor_status", lambda: lagging)
+    html = staff_client.get("/staff/ledger/", headers=HX).content.decode()
+    assert "Updating… 3 events behind" in html
+
+
+def test_ledger_panel_shows_a_failing_processor(staff_client, django_bank, monkeypatch):
+    failing = [
+        replace(status, failing=True, failures=2, last_error="ValueError: boom")
+        for status in django_bank.processor_status()
+    ]
+    monkeypatch.setattr(bank.get_bank(), "processor_status", lambda: failing)
+    html = staff_client.get("/staff/ledger/", headers=HX).content.decode()
+    assert "Processing failing" in html
+    assert "ValueError: boom" in html
+
+
+def test_all_accounts_are_paginated(staff_client, django_bank, alice):
+    for number in range(30):
+        django_bank.accounts.open_account("alice", f"Account {number}")
+    first = staff_client.get("/").content.decode()
+    second = staff_client.get("/?page=2").content.decode()
+    assert "Page 1 of 2" in first
+    assert "Account 24<" in first
+    assert "Account 25<" not in first
+    assert "Account 25<" in second
+    assert "Account 29<" in second
+    assert staff_client.get("/?page=banana").status_code == 200
+
+
+def test_transaction_log_pages_back_from_the_newest(
+    staff_client, django_bank, alice_account
+):
+    for _ in range(20):
+        django_bank.accounts.deposit(alice_account, "1.00")
+    newest = staff_client.get("/staff/transactions/").content.decode()
+    assert re.findall(r'data-number="(\d+)"', newest)[:2] == ["21", "20"]
+    assert 'href="/staff/transactions/?before=7"' in newest
+    older = staff_client.get("/staff/transactions/?before=7").content.decode()
+    assert re.findall(r'data-number="(\d+)"', older) == [
+        str(n) for n in range(6, 0, -1)
+    ]
+    assert "hx-get" not in older.split('id="transactions-panel"')[1].split(">")[0]
+    fragment = staff_client.get("/staff/transactions/", headers=HX).content.decode()
+    assert "<html" not in fragment
+    assert staff_client.get("/staff/transactions/?before=x").status_code == 200
+
+
+# The event timeline.
+
+
+def test_timeline_lists_every_event_with_type_version_time_and_data(
+    staff_client, django_bank, alice_account, bob_account
+):
+    django_bank.accounts.transfer(alice_account, bob_account, "30.00")
+    response = staff_client.get(f"/staff/accounts/{alice_account}/events/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert re.findall(r'data-version="(\d+)" data-type="(\w+)"', html) == [
+        ("3", "TransferSent"),
+        ("2", "Deposited"),
+        ("1", "Opened"),
+    ]
+    assert "Transfer sent" in html
+    assert f"<code>{bob_account}</code>" in html  # the event's data
+    assert '<span class="money" data-amount="30.00">£30.00</span>' in html
+    assert "<time" in html
+    assert 'id="state-version">3<' in html
+    assert 'id="state-balance" class="money" data-amount="70.00"' in html
+
+
+def test_timeline_shows_the_state_as_of_a_chosen_version(
+    staff_client, django_bank, alice_account
+):
+    django_bank.accounts.withdraw(alice_account, "30.00")
+    html = staff_client.get(
+        f"/staff/accounts/{alice_account}/events/?version=2"
+    ).content.decode()
+    assert 'id="state-version">2<' in html
+    assert 'id="state-balance" class="money" data-amount="100.00"' in html
+    assert re.search(r'class="event is-selected"\s+data-version="2"', html)
+    assert re.search(r'class="event is-later"\s+data-version="3"', html)
+    assert f'href="/staff/accounts/{alice_account}/events/?version=1"' in html
+
+
+def test_timeline_polls_and_keeps_the_chosen_version(staff_client, alice_account):
+    url = f"/staff/accounts/{alice_account}/events/"
+    latest = staff_client.get(url, headers=HX).content.decode()
+    chosen = staff_client.get(f"{url}?version=1", headers=HX).content.decode()
+    assert latest.startswith('\n<div id="timeline"') or 'id="timeline"' in latest
+    assert "<html" not in latest
+    assert f'hx-get="{url}"' in latest
+    assert f'hx-get="{url}?version=1"' in chosen
+    assert 'hx-trigger="balancesChanged from:body, every 3s"' in chosen
+
+
+@pytest.mark.parametrize("version", ["abc", "0", "-1", "1.5"])
+def test_timeline_refuses_a_malformed_version_with_422(
+    staff_client, alice_account, version
+):
+    response = staff_client.get(
+        f"/staff/accounts/{alice_account}/events/?version={version}"
+    )
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert 'class="form-errors"' in html
+    assert 'id="state-version">2<' in html  # the latest state, still shown
+
+
+def test_timeline_of_a_version_not_yet_reached_is_404(staff_client, alice_account):
+    response = staff_client.get(f"/staff/accounts/{alice_account}/events/?version=3")
+    assert response.status_code == 404
+
+
+def test_timeline_of_a_missing_account_is_404(staff_client, django_bank):
+    from uuid import uuid4  # noqa: PLC0415
+
+    assert staff_client.get(f"/staff/accounts/{uuid4()}/events/").status_code == 404
+
+
+def test_timeline_marks_the_versions_with_snapshots(
+    staff_client, django_bank, alice_account
+):
+    for _ in range(49):
+        django_bank.accounts.deposit(alice_account, "1.00")
+    assert django_bank.accounts.get_snapshot_versions(alice_account) == [50]
+    html = staff_client.get(f"/staff/accounts/{alice_account}/events/").content.decode()
+    assert re.findall(r'data-version="(\d+)"[^>]*data-snapshot="true"', html) == ["50"]
+    assert "1 snapshot" in html
+    state = staff_client.get(
+        f"/staff/accounts/{alice_account}/events/?version=50"
+    ).content.decode()
+    assert 'id="state-balance" class="money" data-amount="148.00"' in state
+    assert django_bank.accounts.get_account(alice_account).balance == Decimal("149.00")
