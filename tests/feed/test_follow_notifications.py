@@ -212,7 +212,7 @@ def test_plain_http_beyond_this_machine_is_warned_about(django_bank, monkeypatch
 
 
 def test_a_page_that_redirects_is_not_followed(feed_url, live_server):
-    # The site sends anonymous visitors of its pages to the login page.
+    # A stand-in for any page of the site, which sends visitors to log in.
     with pytest.raises(CommandError, match="redirected to /accounts/login/"):
         follow(f"{live_server.url}/members-only/")
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpRequest, JsonResponse
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponseRedirect, JsonResponse
 from django.urls import include, path
 
 from esbank_site.urls import urlpatterns as site_urlpatterns
@@ -15,9 +16,10 @@ def not_a_feed(request: HttpRequest, section_id: str) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
-def members_only(request: HttpRequest, section_id: str) -> JsonResponse:
-    """Behind the site's login redirect, as every page is by default."""
-    return JsonResponse({"status": "ok"})
+@login_not_required
+def members_only(request: HttpRequest, section_id: str) -> HttpResponseRedirect:
+    """Sends visitors to the login page, as the site does with its pages."""
+    return redirect_to_login(request.get_full_path(), "/accounts/login/")
 
 
 urlpatterns = [
