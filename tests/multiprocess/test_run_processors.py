@@ -255,8 +255,8 @@ def test_deposits_before_any_processor_show_as_lag(observer: Bank) -> None:
     account_id = observer.accounts.open_account("ada", "Current")
     observer.accounts.deposit(account_id, Decimal("10.00"))
     statuses = observer.processor_status()
-    assert [s.position for s in statuses] == [0, 0]
-    assert [s.lag for s in statuses] == [statuses[0].leader_position] * 2
+    assert {s.position for s in statuses} == {0}
+    assert {s.lag for s in statuses} == {statuses[0].leader_position}
     assert statuses[0].lag > 0
     assert set(processor_holders(observer).values()) == {None}
 
