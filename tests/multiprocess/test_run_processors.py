@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import signal
+import threading
 import time
 from collections import Counter
 from decimal import Decimal
@@ -23,6 +24,7 @@ from eventsourcing.cipher import AESCipher
 from esbank_site.audit import audit
 from esbank_site.bank import Bank, eventsourcing_env
 from esbank_site.workers import (
+    FollowerWorker,
     UnknownFollowerError,
     processor_holders,
     select_processors,
@@ -314,3 +316,25 @@ def test_follows_encrypted_events_and_refuses_a_wrong_key(
         assert bank.ledger().get_ledger().balance == Decimal("10.00")
     finally:
         bank.close()
+
+
+def test_pulls_on_its_timer_when_no_notification_comes(
+    observer: Bank, own_database: dict[str, Any]
+) -> None:
+    stopping = threading.Event()
+    [ledger] = select_processors(observer, ["ledger"])
+    worker = FollowerWorker(ledger, own_database, stopping, poll_interval=0.5)
+    # A channel nobody notifies: as if every NOTIFY had been lost.
+    worker.channel = "esbank_test_silence"
+    worker.start()
+    try:
+        wait_for(worker.holding.is_set, 10, "holding")
+        account_id = observer.accounts.open_account("ada", "Current")
+        observer.accounts.deposit(account_id, "10.00")
+        waited = wait_for(lambda: ledger.status().lag == 0, 10, "pulled")
+    finally:
+        stopping.set()
+        worker.join(timeout=10)
+    print(f"\npulled {waited:.2f}s after the deposit, with no notification")
+    assert observer.ledger().get_ledger().balance == Decimal("10.00")
+    assert not worker.is_alive()
