@@ -191,6 +191,8 @@ class Spawner:
             f"--workers={workers}",
             "--timeout=30",
             "--graceful-timeout=5",
+            # Two servers on one machine: no shared socket in the home folder.
+            "--no-control-socket",
         ]
         return self.start("web", command)
 
