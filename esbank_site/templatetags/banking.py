@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from django.utils.safestring import SafeString
 
     from accounts.application import StatementLine
+    from ledger.application import TransactionEntry
 
 register = template.Library()
 
@@ -106,6 +107,20 @@ def event_label(event_type: str) -> str:
     return "".join(words)
 
 
+@register.filter
+def kind_name(kind: object) -> str:
+    """A transaction log entry's kind as a plain word: deposit, transfer..."""
+    return str(getattr(kind, "value", kind))
+
+
+@register.filter
+def signed_amount(entry: TransactionEntry) -> Decimal:
+    """A log entry's amount as it changed the bank: withdrawals negative."""
+    if kind_name(entry.kind) == "withdrawal":
+        return -entry.amount
+    return entry.amount
+
+
 @dataclass(frozen=True)
 class ChartPoint:
     x: float
@@ -156,9 +171,10 @@ def balance_chart(
         )
         for x, y, line in zip(xs[1:], ys[1:], shown, strict=True)
     ]
+    middle = ((low + high) / 2).quantize(Decimal(1))
     ticks = [
         {"y": y_of(value), "label": format_money(value, currency)}
-        for value in sorted({low, high, Decimal(0)})
+        for value in sorted({low, middle, high, Decimal(0)})
     ]
     return {
         "width": CHART_WIDTH,

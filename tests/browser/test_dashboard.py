@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import pytest
 from playwright.sync_api import expect
@@ -71,12 +72,24 @@ def test_customer_moves_money_in_place(live_server, new_context, customer):
 def test_staff_follow_money_moved_by_someone_else(
     live_server, new_context, customer, staff_member, django_bank
 ):
-    account_id = django_bank.accounts.open_account("alice", "Everyday")
-    django_bank.accounts.deposit(account_id, "100.00")
+    accounts = django_bank.accounts
+    account_id = accounts.open_account("alice", "Everyday")
+    accounts.deposit(account_id, "100.00")
+    # Other customers' money, so the overview shows a bank, not one account.
+    current = accounts.open_account("bob", "Current")
+    rainy_day = accounts.open_account("bob", "Rainy day")
+    accounts.deposit(current, "1250.00")
+    accounts.transfer(current, rainy_day, "400.00")
+    accounts.withdraw(current, "62.10")
+    accounts.deposit(rainy_day, "35.00")
+    # Bob's money stays put from here on: only Alice's moves.
+    others = Decimal("1250.00") - Decimal("62.10") + Decimal("35.00")
 
     staff = new_context().new_page()
     log_in(staff, live_server.url, "staff")
-    expect(staff.locator("#ledger-total")).to_have_attribute("data-amount", "100.00")
+    expect(staff.locator("#ledger-total")).to_have_attribute(
+        "data-amount", f"{others + Decimal('100.00')}"
+    )
     mark_page(staff)
 
     alice = new_context().new_page()
@@ -88,11 +101,15 @@ def test_staff_follow_money_moved_by_someone_else(
     expect(deposit.locator(".notice")).to_be_visible()
 
     # The staff page polls: the new total and transaction arrive unasked.
-    expect(staff.locator("#ledger-total")).to_have_attribute("data-amount", "123.45")
-    expect(staff.locator("#ledger-transactions")).to_have_text("2")
+    expect(staff.locator("#ledger-total")).to_have_attribute(
+        "data-amount", f"{others + Decimal('123.45')}"
+    )
+    expect(staff.locator("#ledger-transactions")).to_have_text("6")
     expect(staff.locator("#transactions-panel .log-entry").first).to_contain_text(
         "£23.45"
     )
+    row = staff.locator(f'tr[data-account-id="{account_id}"] [data-amount]')
+    expect(row).to_have_attribute("data-amount", "123.45")
     assert was_not_reloaded(staff)
     screenshot(staff, "staff-dashboard.png")
 
