@@ -20,6 +20,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRefresh, trigger_client_event
 
 from accounts.errors import AccountNotFoundError
@@ -139,6 +140,7 @@ def account_list_hx(request: HtmxHttpRequest) -> HttpResponse:
 
 
 @require_GET
+@vary_on_headers("HX-Request")
 @staff_required
 def account_events(request: HtmxHttpRequest, account_id: UUID) -> HttpResponse:
     """Staff: every stored event of an account, and its state as of one of them."""
@@ -166,7 +168,11 @@ def account_events(request: HtmxHttpRequest, account_id: UUID) -> HttpResponse:
         "form": form,
         "snapshot_count": len(snapshots),
     }
-    template = "accounts/_timeline.html" if request.htmx else "accounts/events.html"
+    template = (
+        "accounts/_timeline.html"
+        if _wants_fragment(request)
+        else "accounts/events.html"
+    )
     return render(request, template, context, status=status)
 
 
@@ -319,6 +325,11 @@ def _own_account(request: HtmxHttpRequest, account_id: UUID) -> AccountSummary:
     if not _owns(request, account):
         raise PermissionDenied
     return account
+
+
+def _wants_fragment(request: HtmxHttpRequest) -> bool:
+    """Whether htmx asked for a panel; restoring history needs the whole page."""
+    return bool(request.htmx) and not request.htmx.history_restore_request
 
 
 def _owns(request: HtmxHttpRequest, account: AccountSummary) -> bool:

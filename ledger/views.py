@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
 
 from esbank_site import bank
 from esbank_site.http import staff_required
@@ -31,11 +32,12 @@ def panel_hx(request: HtmxHttpRequest) -> HttpResponse:
 
 
 @require_GET
+@vary_on_headers("HX-Request")
 @staff_required
 def transactions(request: HtmxHttpRequest) -> HttpResponse:
     """The bank-wide transaction log, newest first, a page at a time."""
     context = transactions_context(request)
-    if request.htmx:
+    if request.htmx and not request.htmx.history_restore_request:
         return render(request, "ledger/_transactions.html", context)
     return render(request, "ledger/transactions.html", context)
 

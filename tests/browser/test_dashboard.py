@@ -142,3 +142,9 @@ def test_staff_follow_money_moved_by_someone_else(
     expect(staff.locator("#state-balance")).to_have_attribute("data-amount", "123.45")
     assert was_not_reloaded(staff)
     screenshot(staff, "timeline.png")
+
+    # The browser's Back button returns to the version before, whole page and all.
+    staff.go_back()
+    expect(staff).to_have_url(re.compile(r"\?version=2$"))
+    expect(staff.locator("#state-version")).to_have_text("2")
+    expect(staff.locator(".topbar")).to_have_count(1)

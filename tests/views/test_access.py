@@ -158,3 +158,37 @@ def test_staff_account_page_has_no_forms_on_a_customers_account(
     html = staff_client.get(f"/accounts/{alice_account}/").content.decode()
     assert "View only" in html
     assert "/deposit/" not in html
+
+
+# The same URLs asked by htmx: fragments stay fragments, pages stay pages,
+# and the dual ones answer htmx with their panel.
+HTMX_MATRIX = [
+    ("/", STAFF, "page"),
+    ("/", OWNER, "page"),
+    ("/accounts/{id}/", OWNER, "page"),
+    ("/accounts/{id}/summary/", OWNER, "fragment"),
+    ("/accounts/panel/", OWNER, "fragment"),
+    ("/accounts/panel/", STAFF, "fragment"),
+    ("/staff/accounts/{id}/events/", STAFF, "fragment"),
+    ("/staff/ledger/", STAFF, "fragment"),
+    ("/staff/transactions/", STAFF, "fragment"),
+]
+
+
+@pytest.mark.parametrize(("path", "role", "kind"), HTMX_MATRIX)
+def test_get_with_htmx(clients, alice_account, path, role, kind):
+    response = clients[role].get(path.format(id=alice_account), headers=HX)
+    assert response.status_code == 200
+    assert ("<html" in response.content.decode()) is (kind == "page")
+
+
+@pytest.mark.parametrize(
+    "path", ["/staff/accounts/{id}/events/", "/staff/transactions/"]
+)
+def test_restoring_history_gets_the_whole_page(staff_client, alice_account, path):
+    response = staff_client.get(
+        path.format(id=alice_account),
+        headers=HX | {"HX-History-Restore-Request": "true"},
+    )
+    assert "<html" in response.content.decode()
+    assert "HX-Request" in response["Vary"]
