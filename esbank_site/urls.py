@@ -13,6 +13,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("accounts.urls")),
     path("", include("ledger.urls")),
+    path("staff/notifications/", include("esbank_site.feed_urls")),
     path("health/", views.health, name="health"),
 ]
 

@@ -11,8 +11,6 @@ from eventsourcing.interface import NotificationLogJSONService
 
 from tests.feed.conftest import CUSTOMER_PASSWORD, STAFF_PASSWORD, basic
 
-pytestmark = pytest.mark.urls("tests.feed.urls")
-
 FEED = "/staff/notifications/"
 
 

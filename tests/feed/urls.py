@@ -1,11 +1,11 @@
-"""The site's routes plus the staff feed, and stand-ins for wrong feed URLs."""
+"""The site's routes, and stand-ins for wrong feed URLs."""
 
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponseRedirect, JsonResponse
-from django.urls import include, path
+from django.urls import path
 
 from esbank_site.urls import urlpatterns as site_urlpatterns
 
@@ -24,7 +24,6 @@ def members_only(request: HttpRequest, section_id: str) -> HttpResponseRedirect:
 
 urlpatterns = [
     *site_urlpatterns,
-    path("staff/notifications/", include("esbank_site.feed_urls")),
     path("not-a-feed/<str:section_id>/", not_a_feed),
     path("members-only/<str:section_id>/", members_only),
 ]
