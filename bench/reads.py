@@ -1,0 +1,124 @@
+"""Reads that do not grow with history: ``get`` of accounts with long histories.
+
+An account is rebuilt from its latest snapshot and the events after it, so
+its ``get`` should cost about the same at 10 events as at 10,000. Measured
+on both databases, for the site's configuration (a snapshot every 50
+events) and, as levers, without snapshots, with other intervals, and with
+the library's aggregate cache (fast-forwarded from the database on every
+``get``, so it never serves a stale account).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from accounts.application import Accounts
+from accounts.domain import Account
+from bench.common import (
+    Spread,
+    bank_env,
+    database_of,
+    interleaved,
+    median_latency,
+    paired_ratios,
+    sized,
+)
+from bench.loading import grow_history
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from uuid import UUID
+
+# History lengths; the last one ends one event short of the next snapshot
+# (the most a get ever replays), where the others end on a snapshot.
+HISTORIES = (10, 1_000, 10_000)
+WORST_TAIL = 49
+
+
+def accounts_with_interval(interval: int) -> type[Accounts]:
+    """``Accounts`` snapshotting every ``interval`` events (a lever)."""
+
+    class IntervalAccounts(Accounts):
+        name = "Accounts"
+        snapshotting_intervals: ClassVar = {Account: interval}
+
+    return IntervalAccounts
+
+
+def build(accounts: Accounts, length: int) -> UUID:
+    """An account whose history is ``length`` events long."""
+    account_id = accounts.open_account("bench-reads", f"{length} events")
+    grow_history(accounts, account_id, length)
+    return account_id
+
+
+def run(repetitions: int = 5) -> dict[str, Any]:
+    return {
+        engine: _run_engine(engine, repetitions) for engine in ("postgres", "sqlite")
+    }
+
+
+def _run_engine(engine: str, repetitions: int) -> dict[str, Any]:
+    calls = sized(30, 10)
+    longest = sized(10_000, 2_000)
+    histories = (*HISTORIES[:-1], longest)
+    with database_of(engine, "reads") as database:
+        env = bank_env(database)
+        site = Accounts(env)
+        no_snapshots = Accounts(env | {"IS_SNAPSHOTTING_ENABLED": "no"})
+        cached = Accounts(env | {"AGGREGATE_CACHE_MAXSIZE": "100"})
+        every_200 = accounts_with_interval(200)(env)
+        apps = (site, no_snapshots, cached, every_200)
+        try:
+            ids = {length: build(site, length) for length in histories}
+            worst = build(site, longest + WORST_TAIL)
+            ids_200 = {
+                length: build(every_200, length)
+                for length in (histories[0], longest + 199)
+            }
+            runs: dict[str, Callable[[], float]] = {}
+            for length, account_id in ids.items():
+                runs[f"site {length}"] = _getter(site, account_id, calls)
+                runs[f"no snapshots {length}"] = _getter(
+                    no_snapshots, account_id, calls
+                )
+                runs[f"cache {length}"] = _getter(cached, account_id, calls)
+            runs[f"site {longest + WORST_TAIL}"] = _getter(site, worst, calls)
+            for length, account_id in ids_200.items():
+                runs[f"every 200 {length}"] = _getter(every_200, account_id, calls)
+            results = interleaved(runs, repetitions)
+        finally:
+            for app in apps:
+                app.close()
+    shortest = histories[0]
+
+    def ratio(variant: str, length: int) -> dict[str, float]:
+        return paired_ratios(
+            results[f"{variant} {length}"], results[f"{variant} {shortest}"]
+        ).as_dict()
+
+    return {
+        "histories": list(histories),
+        "worst": longest + WORST_TAIL,
+        "calls": calls,
+        "latency_ms": {
+            name: Spread.of([v * 1000 for v in values]).as_dict()
+            for name, values in results.items()
+        },
+        "ratios": {
+            "site": {length: ratio("site", length) for length in histories[1:]},
+            "site worst": ratio("site", longest + WORST_TAIL),
+            "no snapshots": {
+                length: ratio("no snapshots", length) for length in histories[1:]
+            },
+            "cache": {length: ratio("cache", length) for length in histories[1:]},
+            "every 200 worst": ratio("every 200", longest + 199),
+            "cache vs site at longest": paired_ratios(
+                results[f"cache {longest}"], results[f"site {longest}"]
+            ).as_dict(),
+        },
+    }
+
+
+def _getter(accounts: Accounts, account_id: UUID, calls: int) -> Callable[[], float]:
+    return lambda: median_latency(lambda: accounts.get_account(account_id), calls)

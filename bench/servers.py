@@ -1,0 +1,210 @@
+"""The site as it is deployed: gunicorn web processes and ``run_processors``.
+
+Each runs as its own process on a benchmark database, under
+``bench.settings`` (the site plus the conventional bank), with the settings
+``make serve`` gives web processes: they record commands and read, and the
+followers run in ``run_processors``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bench.common import postgres_url, rss_kib
+from bench.load import HOST, fetch
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+
+ROOT = Path(__file__).resolve().parent.parent
+START_TIMEOUT = 60.0
+START_ATTEMPTS = 3
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return int(probe.getsockname()[1])
+
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (gunicorn's workers)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # The command name is in parentheses and may hold spaces.
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        if parent == pid:
+            found.append(int(entry.name))
+    return sorted(found)
+
+
+@dataclass
+class Server:
+    """A running gunicorn: its port and processes."""
+
+    port: int
+    process: subprocess.Popen[bytes]
+    workers: int
+    threads: int
+
+    def worker_pids(self) -> list[int]:
+        return children(self.process.pid)
+
+    def worker_rss_kib(self) -> list[int]:
+        return [rss_kib(pid) for pid in self.worker_pids()]
+
+
+@dataclass
+class Site:
+    """The bank's processes on one PostgreSQL database."""
+
+    database: Mapping[str, Any]
+    extra_env: dict[str, str] = field(default_factory=dict)
+    # One key for every process of the site: sessions made by one are
+    # read by the others.
+    secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(50))
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            {
+                "DJANGO_SETTINGS_MODULE": "bench.settings",
+                "DATABASE_URL": postgres_url(self.database),
+                "DJANGO_SECRET_KEY": self.secret_key,
+                "DJANGO_DEBUG": "0",
+                "DJANGO_ALLOWED_HOSTS": HOST,
+                # What `make serve` gives web processes (see the Makefile).
+                "ESBANK_PROCESS_INLINE": "0",
+                "ESBANK_POLL_INTERVAL": "0",
+                # One connection per application and process: a sync worker
+                # serves one request at a time (make serve gives two; the
+                # gunicorn lever compares), and the server is shared.
+                "POSTGRES_POOL_SIZE": "1",
+                "PYTHONPATH": str(ROOT),
+            }
+        )
+        env.update(self.extra_env)
+        return env
+
+    def manage(self, *args: str) -> str:
+        """Run ``manage.py`` with these arguments; its output."""
+        return self._run([sys.executable, str(ROOT / "manage.py"), *args])
+
+    def seed(self, *args: str) -> dict[str, Any]:
+        """Run ``python -m bench.seed``; what it printed."""
+        seeded: dict[str, Any] = json.loads(
+            self._run([sys.executable, "-m", "bench.seed", *args])
+        )
+        return seeded
+
+    def _run(self, command: list[str]) -> str:
+        done = subprocess.run(  # noqa: S603 (our own interpreter and scripts)
+            command, env=self.env, cwd=ROOT, capture_output=True, check=False
+        )
+        if done.returncode:
+            sys.stderr.write(done.stderr.decode(errors="replace"))
+            msg = f"{' '.join(command[1:])} failed ({done.returncode})"
+            raise RuntimeError(msg)
+        return done.stdout.decode()
+
+    @contextlib.contextmanager
+    def gunicorn(
+        self, workers: int = 3, threads: int = 1, pool_size: int = 1
+    ) -> Iterator[Server]:
+        """gunicorn serving the site, ready when this yields; stopped after."""
+        port = free_port()
+        command = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "esbank_site.wsgi",
+            "--workers",
+            str(workers),
+            "--bind",
+            f"{HOST}:{port}",
+            "--graceful-timeout",
+            "5",
+            "--log-level",
+            "warning",
+            "--backlog",
+            "256",
+        ]
+        if threads > 1:
+            command += ["--threads", str(threads)]
+        env = self.env | {"POSTGRES_POOL_SIZE": str(pool_size)}
+        for attempt in range(START_ATTEMPTS):
+            process = subprocess.Popen(command, env=env, cwd=ROOT)  # noqa: S603
+            server = Server(port, process, workers, threads)
+            try:
+                _wait_until_up(server)
+                break
+            except RuntimeError:
+                # A worker that found the shared server full does not boot.
+                _stop(process)
+                if attempt == START_ATTEMPTS - 1:
+                    raise
+                time.sleep(2)
+        try:
+            yield server
+        finally:
+            _stop(process)
+
+    @contextlib.contextmanager
+    def processors(self, *names: str) -> Iterator[subprocess.Popen[bytes]]:
+        """``manage.py run_processors`` (all followers, or those named)."""
+        command = [sys.executable, str(ROOT / "manage.py"), "run_processors", *names]
+        process = subprocess.Popen(  # noqa: S603
+            command,
+            env=self.env | {"ESBANK_LOG_LEVEL": "WARNING"},
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            yield process
+        finally:
+            _stop(process)
+
+
+def _wait_until_up(server: Server) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    raw = f"GET /health/ HTTP/1.1\r\nHost: {HOST}\r\nConnection: close\r\n\r\n"
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            msg = f"gunicorn exited with {server.process.returncode}"
+            raise RuntimeError(msg)
+        with contextlib.suppress(OSError):
+            status, _ = fetch(server.port, raw.encode())
+            if status and len(server.worker_pids()) >= server.workers:
+                return
+        time.sleep(0.2)
+    msg = "gunicorn did not answer in time"
+    raise TimeoutError(msg)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -1,0 +1,386 @@
+"""Over HTTP, as deployed: the write path, account pages, followers under load.
+
+One PostgreSQL database holds both banks. gunicorn serves the site and the
+conventional bank from the same processes (``bench.settings``), and
+``run_processors`` runs the followers beside them, as ``make serve`` and
+docs/DEPLOYMENT.md run them. Clients are signed-in customers posting the
+dashboard's own htmx forms, each with a fresh idempotency token.
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+from uuid import uuid4
+
+from bench.commits import raw_postgres
+from bench.common import (
+    Spread,
+    bank_env,
+    interleaved,
+    log,
+    paired_ratios,
+    postgres_database,
+    sized,
+)
+from bench.load import Session, drive, get, post
+from bench.servers import Server, Site
+from esbank_site.bank import Bank
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+CLIENTS = (1, 4, 8)
+USERS = 8
+ACCOUNTS_PER_USER = 20
+HISTORIES = (10, 1_000, 10_000)
+WORKERS = 3  # make serve's default
+AMOUNT = "1.00"
+
+
+class Customers:
+    """The seeded customers, and the requests they send."""
+
+    def __init__(self, seed: Mapping[str, Any]) -> None:
+        self.names = sorted(seed["sessions"])
+        self.sessions = {n: Session(**seed["sessions"][n]) for n in self.names}
+        self.accounts = {
+            "es": seed["es_accounts"],
+            "conventional": seed["conventional_accounts"],
+        }
+        self.everyone = {
+            bank: [a for n in self.names for a in accounts[n]]
+            for bank, accounts in self.accounts.items()
+        }
+        self.random = random.Random(7)  # noqa: S311 (load, not secrets)
+
+    def deposit(self, bank: str) -> Callable[[int], bytes]:
+        prefix = "/accounts/" if bank == "es" else "/conventional/"
+
+        def make(client: int) -> bytes:
+            name = self.names[client % len(self.names)]
+            account = self.random.choice(self.accounts[bank][name])
+            form = {"amount": AMOUNT, "token": uuid4().hex}
+            return post(f"{prefix}{account}/deposit/", self.sessions[name], form)
+
+        return make
+
+    def transfer(self, bank: str) -> Callable[[int], bytes]:
+        """From one of the client's accounts to any other account in the bank."""
+        prefix = "/accounts/" if bank == "es" else "/conventional/"
+
+        def make(client: int) -> bytes:
+            name = self.names[client % len(self.names)]
+            source = self.random.choice(self.accounts[bank][name])
+            target = source
+            while target == source:
+                target = self.random.choice(self.everyone[bank])
+            form = {"amount": AMOUNT, "token": uuid4().hex, "to_account": target}
+            return post(f"{prefix}{source}/transfer/", self.sessions[name], form)
+
+        return make
+
+
+def run(repetitions: int = 3) -> dict[str, Any]:
+    """Figures 1, 2 (pages) and 4, and the gunicorn lever, on one database."""
+    seconds = sized(25, 10) / 10
+    with postgres_database("web", tables=False) as database:
+        site = Site(database)
+        log("web: migrate and seed")
+        site.manage("migrate", "--noinput")
+        histories = (
+            ",".join(str(n) for n in HISTORIES[:-1]) + f",{sized(10_000, 2_000)}"
+        )
+        seed = site.seed(
+            "web",
+            "--users",
+            str(USERS),
+            "--accounts-per-user",
+            str(ACCOUNTS_PER_USER),
+            "--histories",
+            histories,
+        )
+        customers = Customers(seed)
+        watcher = Bank(bank_env(database, POSTGRES_POOL_SIZE="1"), process_inline=False)
+        try:
+            with site.processors():
+                wait_until_caught_up(watcher, timeout=120)
+                with site.gunicorn(WORKERS) as server:
+                    warm_up(server, customers)
+                    log("web: write path (figure 1)")
+                    write = write_path(
+                        server, customers, database, repetitions, seconds
+                    )
+                    log("web: account pages (figure 2)")
+                    pages = account_pages(server, seed, repetitions)
+                    log("web: followers under load (figure 4)")
+                    followers = followers_keep_up(server, customers, watcher)
+                log("web: gunicorn settings")
+                levers = gunicorn_levers(
+                    site, customers, database, repetitions, seconds
+                )
+        finally:
+            watcher.close()
+    return {
+        "write_path": write,
+        "account_pages": pages,
+        "followers": followers,
+        "gunicorn": levers,
+    }
+
+
+def warm_up(server: Server, customers: Customers) -> None:
+    """A second of both banks' deposits, so every worker has started."""
+    for bank in ("es", "conventional"):
+        drive(
+            server.port, customers.deposit(bank), clients=server.workers * 2, seconds=1
+        )
+
+
+def wait_until_caught_up(watcher: Bank, timeout: float) -> float:
+    """Seconds until every processor is at the leader's head."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if all(s.lag == 0 for s in watcher.processor_status()):
+            return time.monotonic() - started
+        time.sleep(0.1)
+    msg = f"Processors still behind after {timeout}s: {watcher.processor_status()}"
+    raise TimeoutError(msg)
+
+
+# Figure 1: the write path against the conventional way and the raw commit.
+
+
+def write_path(
+    server: Server,
+    customers: Customers,
+    database: Mapping[str, Any],
+    repetitions: int,
+    seconds: float,
+) -> dict[str, Any]:
+    raw_operations = sized(600, 150)
+    runs: dict[str, Callable[[], float]] = {
+        "raw commit": lambda: raw_postgres(database, raw_operations),
+    }
+    statuses: dict[str, dict[int, int]] = {}
+
+    def http(
+        name: str, make: Callable[[int], bytes], clients: int
+    ) -> Callable[[], float]:
+        def measure() -> float:
+            result = drive(server.port, make, clients=clients, seconds=seconds)
+            seen = statuses.setdefault(name, {})
+            for status, count in result.statuses.items():
+                seen[status] = seen.get(status, 0) + count
+            return result.rate
+
+        return measure
+
+    for clients in CLIENTS:
+        for bank in ("es", "conventional"):
+            runs[f"{bank} deposit {clients}"] = http(
+                f"{bank} deposit {clients}", customers.deposit(bank), clients
+            )
+            runs[f"{bank} transfer {clients}"] = http(
+                f"{bank} transfer {clients}", customers.transfer(bank), clients
+            )
+        if clients > 1:
+            runs[f"raw commit {clients}"] = functools.partial(
+                raw_postgres, database, raw_operations, clients
+            )
+    results = interleaved(runs, repetitions)
+    raw = results["raw commit"]
+    figures: dict[str, Any] = {}
+    for clients in CLIENTS:
+        for command in ("deposit", "transfer"):
+            es = results[f"es {command} {clients}"]
+            conventional = results[f"conventional {command} {clients}"]
+            figures[f"{command} {clients}"] = {
+                "es": Spread.of(es).as_dict(),
+                "conventional": Spread.of(conventional).as_dict(),
+                "es_vs_conventional": paired_ratios(es, conventional).as_dict(),
+                "es_vs_raw": paired_ratios(es, raw).as_dict(),
+            }
+    return {
+        "seconds": seconds,
+        "workers": server.workers,
+        "raw": Spread.of(raw).as_dict(),
+        "raw_threads": {
+            clients: Spread.of(results[f"raw commit {clients}"]).as_dict()
+            for clients in CLIENTS
+            if clients > 1
+        },
+        "figures": figures,
+        "statuses": statuses,
+    }
+
+
+# Figure 2, over HTTP: the account page at each history length.
+
+
+def account_pages(
+    server: Server, seed: Mapping[str, Any], repetitions: int
+) -> dict[str, Any]:
+    session = Session(**seed["history_session"])
+    calls = sized(15, 5)
+    runs = {}
+    for length, account_id in seed["histories"].items():
+        request = get(f"/accounts/{account_id}/", session)
+        runs[length] = _page_latency(server, request, calls)
+    results = interleaved(runs, repetitions)
+    shortest = min(results, key=int)
+    return {
+        "calls": calls,
+        "latency_ms": {
+            length: Spread.of([v * 1000 for v in values]).as_dict()
+            for length, values in results.items()
+        },
+        "ratios": {
+            length: paired_ratios(values, results[shortest]).as_dict()
+            for length, values in results.items()
+            if length != shortest
+        },
+    }
+
+
+def _page_latency(server: Server, request: bytes, calls: int) -> Callable[[], float]:
+    """The median latency of ``calls`` requests, one at a time (after one)."""
+
+    def measure() -> float:
+        result = drive(
+            server.port, lambda _: request, clients=1, seconds=60, requests=calls + 1
+        )
+        if result.ok != calls + 1:
+            msg = f"Page answered {dict(result.statuses)}"
+            raise RuntimeError(msg)
+        return sorted(result.latencies[1:])[calls // 2]
+
+    return measure
+
+
+# Figure 4: followers under sustained load.
+
+
+def followers_keep_up(
+    server: Server, customers: Customers, watcher: Bank
+) -> dict[str, Any]:
+    """8 clients deposit for a while; each processor's pace, and its lag after."""
+    load_seconds = sized(100, 40) / 10
+    drain_limit = 30.0
+    samples: list[dict[str, Any]] = []
+    stop = threading.Event()
+
+    def sample() -> None:
+        started = time.monotonic()
+        while not stop.is_set():
+            statuses = watcher.processor_status()
+            samples.append(
+                {
+                    "t": time.monotonic() - started,
+                    "head": statuses[0].leader_position,
+                    "positions": {s.name: s.position for s in statuses},
+                }
+            )
+            time.sleep(0.1)
+
+    first = {s.name: s.position for s in watcher.processor_status()}
+    head_before = watcher.processor_status()[0].leader_position
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    time.sleep(0.5)
+    load_started = time.monotonic()
+    result = drive(
+        server.port, customers.deposit("es"), clients=8, seconds=load_seconds
+    )
+    load_ended = time.monotonic()
+    at_stop = {s.name: s for s in watcher.processor_status()}
+    try:
+        drained = wait_until_caught_up(watcher, timeout=drain_limit)
+    except TimeoutError:
+        drained = None
+    time.sleep(0.5)
+    stop.set()
+    sampler.join()
+    written = at_stop[next(iter(at_stop))].leader_position - head_before
+    duration = load_ended - load_started
+    pace = {
+        name: {
+            "processed_during_load": status.position - first[name],
+            "vs_write_rate": (status.position - first[name]) / written
+            if written
+            else 0,
+            "lag_at_stop": status.lag,
+        }
+        for name, status in at_stop.items()
+    }
+    sampler_origin = samples[0]["t"] if samples else 0.0
+    return {
+        "clients": 8,
+        "load_seconds": duration,
+        "requests_per_second": result.rate,
+        "statuses": dict(result.statuses),
+        "write_rate": written / duration,
+        "processors": pace,
+        "drained_seconds": drained,
+        "load_window": [load_started - load_started + 0.5, duration + 0.5],
+        "samples": [
+            {
+                "t": s["t"] - sampler_origin,
+                "lag": {name: s["head"] - pos for name, pos in s["positions"].items()},
+            }
+            for s in samples
+        ],
+    }
+
+
+# Lever: gunicorn workers and threads.
+
+
+def _rate_of(
+    server: Server, make: Callable[[int], bytes], clients: int, seconds: float
+) -> Callable[[], float]:
+    return lambda: drive(server.port, make, clients=clients, seconds=seconds).rate
+
+
+def gunicorn_levers(
+    site: Site,
+    customers: Customers,
+    database: Mapping[str, Any],
+    repetitions: int,
+    seconds: float,
+) -> dict[str, Any]:
+    """ES and conventional deposits, 8 clients, under other gunicorn settings.
+
+    One configuration at a time (together they would need more connections
+    than the server allows), each pair measured side by side.
+    """
+    configurations = [(2, 1, 1), (3, 1, 1), (3, 1, 2), (4, 1, 1), (2, 4, 1)]
+    found: dict[str, Any] = {}
+    for workers, threads, pool_size in configurations:
+        with site.gunicorn(workers, threads, pool_size) as server:
+            warm_up(server, customers)
+            results = interleaved(
+                {
+                    "es": _rate_of(server, customers.deposit("es"), 8, seconds),
+                    "conventional": _rate_of(
+                        server, customers.deposit("conventional"), 8, seconds
+                    ),
+                    "raw": lambda: raw_postgres(database, sized(600, 150)),
+                },
+                max(2, repetitions - 1),
+            )
+        found[f"{workers}x{threads} pool {pool_size}"] = {
+            "workers": workers,
+            "threads": threads,
+            "pool_size": pool_size,
+            "es": Spread.of(results["es"]).as_dict(),
+            "conventional": Spread.of(results["conventional"]).as_dict(),
+            "es_vs_conventional": paired_ratios(
+                results["es"], results["conventional"]
+            ).as_dict(),
+            "es_vs_raw": paired_ratios(results["es"], results["raw"]).as_dict(),
+        }
+    return found
