@@ -17,18 +17,30 @@ import time
 from typing import TYPE_CHECKING, Any, cast
 
 from django.core.exceptions import ImproperlyConfigured
+from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.system import (
     Follower,
     Leader,
     RecordingEvent,
     RecordingEventReceiver,
 )
+from eventsourcing.utils import Environment
 
-from esbank_site.processing import PollingThread, Processor, ProcessorStatus
+from accounts.projections import AccountsListProjection, AccountsListView
+from esbank_site.processing import (
+    BaseProcessor,
+    PollingThread,
+    Processor,
+    ProcessorStatus,
+    ProjectionProcessor,
+)
+from esbank_site.read_models import accounts_list_view_class
 from esbank_site.system import BankSystem
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+
+    from eventsourcing.projection import Projection
 
     from accounts.application import Accounts
     from ledger.application import LedgerProcess, TransactionLogProcess
@@ -105,6 +117,9 @@ class Bank(RecordingEventReceiver[Any]):
     catches up on events written by other processes and retries failures.
     With both off (web processes beside ``run_processors``), this process
     only records commands and reads.
+
+    The projections (read models such as the accounts list) are processed
+    the same way, by a ``ProjectionProcessor`` each, beside the followers.
     """
 
     def __init__(
@@ -114,15 +129,28 @@ class Bank(RecordingEventReceiver[Any]):
         process_inline: bool = True,
         poll_interval: float | None = None,
     ) -> None:
+        self.env = dict(env)
         self.system = BankSystem()
         try:
             self._construct_applications(env)
         except ValueError as error:  # e.g. a CIPHER_KEY of the wrong size
             msg = f"The bank cannot start: {error}"
             raise ImproperlyConfigured(msg) from error
-        self.processors = [
-            Processor(self.followers[follower], self.accounts)
-            for leader, follower in self.system.edges
+        self._view_factory, self.accounts_list_projection = construct_projection(
+            AccountsListProjection, env
+        )
+        self.projections: dict[str, Projection[Any]] = {
+            AccountsListProjection.name: self.accounts_list_projection
+        }
+        self.processors: list[BaseProcessor] = [
+            *(
+                Processor(self.followers[follower], self.accounts)
+                for leader, follower in self.system.edges
+            ),
+            *(
+                ProjectionProcessor(projection, self.accounts)
+                for projection in self.projections.values()
+            ),
         ]
         self.process_inline = process_inline
         self.poll_interval = poll_interval
@@ -201,6 +229,10 @@ class Bank(RecordingEventReceiver[Any]):
     def transaction_log(self) -> TransactionLogProcess:
         return self.followers["Transactions"]  # type: ignore[return-value]
 
+    def accounts_list(self) -> AccountsListView:
+        """The accounts list read model (see ``accounts.projections``)."""
+        return self.accounts_list_projection.view
+
     def table_names(self) -> list[str]:
         """The tables the applications keep their events and positions in."""
         names = []
@@ -220,12 +252,42 @@ class Bank(RecordingEventReceiver[Any]):
         for follower in self.followers.values():
             follower.close()
         self.accounts.close()
+        self._view_factory.close()
 
 
 def create_tables(database: Mapping[str, Any]) -> None:
     """Create every application's tables, once (called by a migration)."""
     bank = Bank(eventsourcing_env(database, create_tables=True), process_inline=False)
     bank.close()
+
+
+def construct_projection(
+    projection_class: type[AccountsListProjection], env: Mapping[str, str]
+) -> tuple[InfrastructureFactory[AccountsListView], AccountsListProjection]:
+    """A projection and the factory of its view, built as ``ProjectionRunner`` does.
+
+    The factory's environment is named after the projection, so its tables
+    are too (``accountslist_tracking``, ``accountslist_rows``), and so are
+    settings meant for it alone (``ACCOUNTSLIST_POSTGRES_POOL_SIZE``). It
+    creates the tables only when ``CREATE_TABLE`` says so. Close the factory
+    to close the view's connections.
+    """
+    # One connection at a time is the view's usual need (its processor, or a
+    # page); the pool still grows under load, up to POSTGRES_MAX_OVERFLOW.
+    pool_size = {f"{projection_class.name.upper()}_POSTGRES_POOL_SIZE": "1"}
+    factory = InfrastructureFactory[AccountsListView].construct(
+        Environment(projection_class.name, pool_size | dict(env))
+    )
+    view = factory.tracking_recorder(accounts_list_view_class(env))
+    return factory, projection_class(view=view)
+
+
+def create_projection_tables(database: Mapping[str, Any]) -> None:
+    """Create the projections' tables, once (called by a migration)."""
+    factory, _ = construct_projection(
+        AccountsListProjection, eventsourcing_env(database, create_tables=True)
+    )
+    factory.close()
 
 
 @functools.cache
@@ -264,3 +326,7 @@ def ledger() -> LedgerProcess:
 
 def transaction_log() -> TransactionLogProcess:
     return get_bank().transaction_log()
+
+
+def accounts_list() -> AccountsListView:
+    return get_bank().accounts_list()

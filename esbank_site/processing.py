@@ -7,7 +7,10 @@ first error without a word. The primitive that is always safe is the
 follower's own ``pull_and_process``: exactly once thanks to tracking records,
 as long as one thread at a time runs it for a given follower. ``Processor``
 wraps it with that lock, with error capture and backoff, and with the
-figures a health check needs.
+figures a health check needs. ``ProjectionProcessor`` does the same for a
+projection into a read model (``accounts.projections``), which is no
+follower application: it reads the leader's notifications itself and hands
+each event to the projection, whose view records it with its tracking.
 """
 
 from __future__ import annotations
@@ -16,11 +19,15 @@ import logging
 import threading
 import time
 import traceback
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from eventsourcing.persistence import Tracking
+
 if TYPE_CHECKING:
     from eventsourcing.application import Application
+    from eventsourcing.projection import Projection
     from eventsourcing.system import Follower
 
 logger = logging.getLogger(__name__)
@@ -43,13 +50,16 @@ class ProcessorStatus:
     last_error_at: float | None
 
 
-class Processor:
-    """Pulls one leader's new events into one follower, one thread at a time."""
+class BaseProcessor(ABC):
+    """Processes one leader's new events, one thread at a time, never raising.
 
-    def __init__(self, follower: Follower[Any], leader: Application[Any]) -> None:
-        self.follower = follower
+    Subclasses say what processing is (``_process``), how far it got
+    (``position``) and what it is called (``name``); this class adds the
+    lock, the error capture with backoff, and the status.
+    """
+
+    def __init__(self, leader: Application[Any]) -> None:
         self.leader = leader
-        self.follower.follow(leader.name, leader.notification_log)
         self._lock = threading.Lock()
         self.failures = 0
         self.last_error: str | None = None
@@ -57,8 +67,17 @@ class Processor:
         self._retry_at = 0.0
 
     @property
+    @abstractmethod
     def name(self) -> str:
-        return self.follower.name
+        """The name health checks and ``run_processors`` know it by."""
+
+    @abstractmethod
+    def _process(self, limit: int | None) -> None:
+        """Process new events (about ``limit`` at most); may raise."""
+
+    @abstractmethod
+    def position(self) -> int:
+        """The last leader notification processed."""
 
     def process(
         self, *, wait: float = 5.0, force: bool = False, limit: int | None = None
@@ -78,10 +97,7 @@ class Processor:
         if not self._lock.acquire(timeout=wait):
             return False
         try:
-            if limit is None:
-                self.follower.pull_and_process(self.leader.name)
-            else:
-                self._pull_and_process_some(limit)
+            self._process(limit)
         except Exception as error:  # noqa: BLE001 (anything a policy may raise)
             self._record_failure(error)
             return False
@@ -91,31 +107,6 @@ class Processor:
             return True
         finally:
             self._lock.release()
-
-    def _pull_and_process_some(self, limit: int) -> None:
-        """The follower's ``pull_and_process``, stopping after ``limit`` events.
-
-        The same steps as the library's, counted; a range of notification
-        ids would not do, since a follower with topics skips some of them.
-        """
-        leader_name = self.leader.name
-        start = self.follower.recorder.max_tracking_id(leader_name)
-        pulled = 0
-        for notifications in self.follower.pull_notifications(
-            leader_name, start=start, inclusive_of_start=False
-        ):
-            received = self.follower.filter_received_notifications(notifications)
-            for domain_event, tracking in self.follower.convert_notifications(
-                leader_name, received
-            ):
-                self.follower.process_event(domain_event, tracking)
-            pulled += len(notifications)
-            if pulled >= limit:
-                return
-
-    def position(self) -> int:
-        """The last leader notification this follower has processed."""
-        return self.follower.recorder.max_tracking_id(self.leader.name) or 0
 
     def leader_position(self) -> int:
         """The last notification the leader has recorded."""
@@ -152,10 +143,106 @@ class Processor:
         )
 
 
+class Processor(BaseProcessor):
+    """Pulls one leader's new events into one follower application."""
+
+    def __init__(self, follower: Follower[Any], leader: Application[Any]) -> None:
+        super().__init__(leader)
+        self.follower = follower
+        self.follower.follow(leader.name, leader.notification_log)
+
+    @property
+    def name(self) -> str:
+        return self.follower.name
+
+    def _process(self, limit: int | None) -> None:
+        if limit is None:
+            self.follower.pull_and_process(self.leader.name)
+        else:
+            self._pull_and_process_some(limit)
+
+    def _pull_and_process_some(self, limit: int) -> None:
+        """The follower's ``pull_and_process``, stopping after ``limit`` events.
+
+        The same steps as the library's, counted; a range of notification
+        ids would not do, since a follower with topics skips some of them.
+        """
+        leader_name = self.leader.name
+        start = self.follower.recorder.max_tracking_id(leader_name)
+        pulled = 0
+        for notifications in self.follower.pull_notifications(
+            leader_name, start=start, inclusive_of_start=False
+        ):
+            received = self.follower.filter_received_notifications(notifications)
+            for domain_event, tracking in self.follower.convert_notifications(
+                leader_name, received
+            ):
+                self.follower.process_event(domain_event, tracking)
+            pulled += len(notifications)
+            if pulled >= limit:
+                return
+
+    def position(self) -> int:
+        """The last leader notification this follower has processed."""
+        return self.follower.recorder.max_tracking_id(self.leader.name) or 0
+
+
+class ProjectionProcessor(BaseProcessor):
+    """Pulls one leader's new events into a projection's materialised view.
+
+    The library's ``ProjectionRunner`` needs a subscription, which SQLite
+    lacks, and runs in a thread of its own; this does the same work in the
+    caller's thread, so a page rendered after a command already shows it.
+    It starts from the view's own tracking position and hands each event to
+    the projection, whose view writes the change and the tracking record in
+    one transaction: exactly once, as long as one thread at a time runs it.
+    """
+
+    def __init__(
+        self,
+        projection: Projection[Any],
+        leader: Application[Any],
+        *,
+        batch_size: int = 500,
+    ) -> None:
+        super().__init__(leader)
+        self.projection = projection
+        self.batch_size = batch_size
+
+    @property
+    def name(self) -> str:
+        return self.projection.name
+
+    def _process(self, limit: int | None) -> None:
+        processed = 0
+        start = self.position()
+        while True:
+            size = self.batch_size
+            if limit is not None:
+                size = min(size, limit - processed)
+            if size <= 0:
+                return
+            notifications = self.leader.recorder.select_notifications(
+                start, size, inclusive_of_start=False
+            )
+            for notification in notifications:
+                domain_event = self.leader.mapper.to_domain_event(notification)
+                tracking = Tracking(self.leader.name, notification.id)
+                self.projection.process_event(domain_event, tracking)
+            if len(notifications) < size:
+                return
+            processed += len(notifications)
+            start = notifications[-1].id
+
+    def position(self) -> int:
+        """The last leader notification the view reflects."""
+        return self.projection.view.max_tracking_id(self.leader.name) or 0
+
+
 class PollingThread(threading.Thread):
     """Runs every processor on a timer: catch-up, retries, other writers."""
 
-    def __init__(self, processors: list[Processor], interval: float) -> None:
+    def __init__(self, processors: list[BaseProcessor], interval: float) -> None:
         super().__init__(name="esbank-processors", daemon=True)
         self.processors = processors
         self.interval = interval

@@ -21,6 +21,11 @@
   and competes for the lock again.
 - stops between two batches when told to (SIGTERM or SIGINT).
 
+A projection (the accounts list) gets a ``ProjectionWorker`` instead, which
+holds its lock the same way but, while it does, runs the projection under
+the library's own ``ProjectionRunner``, following the leader through the
+library's PostgreSQL subscription.
+
 Exactly-once never rests on the lock alone. Each event is processed in one
 transaction with its tracking record, and the single-row tracking table
 refuses a position that does not move forward, so two processes that both
@@ -42,14 +47,18 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 from django.core.exceptions import ImproperlyConfigured
 from eventsourcing.postgres import PostgresDatastore
+from eventsourcing.projection import ProjectionRunner
 from psycopg import sql
 
 from esbank_site.bank import POSTGRES_ENGINE, Bank, eventsourcing_env
+from esbank_site.processing import ProjectionProcessor
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-    from esbank_site.processing import Processor
+    from eventsourcing.application import Application
+
+    from esbank_site.processing import BaseProcessor
 
 logger = logging.getLogger(__name__)
 
@@ -187,7 +196,7 @@ def _why_not_ready(database: Mapping[str, Any]) -> str | None:
     return None
 
 
-def select_processors(bank: Bank, names: Iterable[str] = ()) -> list[Processor]:
+def select_processors(bank: Bank, names: Iterable[str] = ()) -> list[BaseProcessor]:
     """The bank's processors with these names (any case), or all of them."""
     by_name = {processor.name.lower(): processor for processor in bank.processors}
     wanted = [name.lower() for name in names] or list(by_name)
@@ -228,7 +237,7 @@ class FollowerWorker(threading.Thread):
 
     def __init__(
         self,
-        processor: Processor,
+        processor: BaseProcessor,
         database: Mapping[str, Any],
         stopping: threading.Event,
         *,
@@ -330,6 +339,95 @@ class FollowerWorker(threading.Thread):
                 return
 
 
+class ProjectionWorker(FollowerWorker):
+    """Runs one projection under ``ProjectionRunner`` while holding its lock.
+
+    The runner follows the leader through the library's subscription
+    (LISTEN/NOTIFY, in threads of its own) from the view's tracking
+    position. Every poll interval the worker checks that its lock's
+    connection is still there, and starts a new runner when the last one
+    failed (after a growing delay) or when the view is behind and has not
+    moved since the last check: the subscription waits for a NOTIFY with no
+    timeout, and one sent before it listened is lost (upstream issue #305).
+    """
+
+    def __init__(
+        self,
+        processor: ProjectionProcessor,
+        database: Mapping[str, Any],
+        stopping: threading.Event,
+        *,
+        application_class: type[Application[Any]],
+        env: Mapping[str, str],
+        **options: Any,
+    ) -> None:
+        super().__init__(processor, database, stopping, **options)
+        self.projection = processor.projection
+        self.application_class = application_class
+        self.env = dict(env)
+
+    def _lead(self, conn: psycopg.Connection[Any]) -> None:
+        self.holding.set()
+        status = self.processor.status()
+        logger.info(
+            "%s: projecting %s from position %d (lag %d)",
+            self.processor.name,
+            status.leader,
+            status.position,
+            status.lag,
+        )
+        failures = 0
+        while not self.stopping.is_set():
+            try:
+                self._run_until_stalled(conn)
+            except psycopg.Error:
+                raise  # the lock's own connection: reconnect, compete again
+            except Exception as error:  # a projection may raise anything
+                failures += 1
+                delay = min(MAX_RECONNECT_DELAY, 0.5 * 2**failures)
+                logger.exception(
+                    "%s failed (failure %d); restarting in %.1fs",
+                    self.processor.name,
+                    failures,
+                    delay,
+                    exc_info=error,
+                )
+                self.stopping.wait(delay)
+            else:
+                failures = 0
+
+    def _run_until_stalled(self, conn: psycopg.Connection[Any]) -> None:
+        """One runner: until told to stop, a stall (return) or an error (raise)."""
+        runner = ProjectionRunner(
+            application_class=self.application_class,
+            projection_class=type(self.projection),
+            view_class=type(self.projection.view),
+            env=self.env,
+        )
+        try:
+            with runner:
+                last_position = None
+                while not self.stopping.is_set():
+                    # Raises if the connection, and with it the lock, is gone.
+                    conn.execute("SELECT 1")
+                    runner.run_forever(timeout=self.poll_interval)  # raises errors
+                    if runner.is_interrupted.is_set() and not self.stopping.is_set():
+                        msg = "The subscription stopped."
+                        raise RuntimeError(msg)
+                    status = self.processor.status()
+                    if status.lag and status.position == last_position:
+                        logger.info(
+                            "%s: behind at %d and not moving; resubscribing",
+                            self.processor.name,
+                            status.position,
+                        )
+                        return
+                    last_position = status.position
+        finally:
+            # The runner closes its application, not its view's connections.
+            runner.view.datastore.close()
+
+
 def stop_on_signals(stopping: threading.Event) -> None:
     """Set ``stopping`` on SIGTERM (a supervisor's stop) and SIGINT (Ctrl-C)."""
 
@@ -358,15 +456,22 @@ def run_processors(
     try:
         # A wrong CIPHER_KEY stops the worker here, with one clear error.
         bank.check_events_are_readable()
+        options: dict[str, Any] = {
+            "poll_interval": poll_interval,
+            "standby_interval": standby_interval,
+            "batch_size": batch_size,
+        }
         workers = [
-            FollowerWorker(
+            ProjectionWorker(
                 processor,
                 database,
                 stopping,
-                poll_interval=poll_interval,
-                standby_interval=standby_interval,
-                batch_size=batch_size,
+                application_class=bank.system.get_app_cls(processor.leader.name),
+                env=bank.env,
+                **options,
             )
+            if isinstance(processor, ProjectionProcessor)
+            else FollowerWorker(processor, database, stopping, **options)
             for processor in select_processors(bank, names)
         ]
         logger.info(

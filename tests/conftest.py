@@ -102,7 +102,9 @@ def database(request: pytest.FixtureRequest) -> dict[str, Any]:
 
 
 def erase_events(env: dict[str, str]) -> None:
-    """Delete every stored event and tracking position; the tables stay.
+    """Delete every stored event, read model row and tracking position.
+
+    The tables stay.
 
     On PostgreSQL the notification id sequences restart too, so every test
     sees positions counted from 1, as on SQLite.
@@ -115,6 +117,11 @@ def erase_events(env: dict[str, str]) -> None:
             tables = [t for t in bank.table_names() if t.startswith(prefix)]
             with app.factory.datastore.transaction(commit=True) as cursor:  # type: ignore[attr-defined]
                 for table in tables:
+                    cursor.execute(_erase_statement(table, postgres=postgres))
+        # The projections' read models and their positions.
+        for projection in bank.projections.values():
+            with projection.view.datastore.transaction(commit=True) as cursor:
+                for table in projection.view.table_names:
                     cursor.execute(_erase_statement(table, postgres=postgres))
     finally:
         bank.close()

@@ -39,7 +39,7 @@ def test_failing_policy_is_reported_not_raised_and_retried_later(
         bank.accounts.deposit(account, "1.00")
 
     assert bank.accounts.get_account(account).balance == Decimal("14.00")
-    ledger_status, log_status = bank.processor_status()
+    ledger_status, log_status, _accounts_list = bank.processor_status()
     assert ledger_status.failing
     assert "ledger unavailable" in ledger_status.last_error
     assert ledger_status.lag > 0

@@ -64,7 +64,7 @@ def test_accounts_log_holds_only_account_events_and_each_app_has_its_own(bank):
 
 
 def test_two_followers_of_accounts_keep_separate_positions(bank):
-    ledger, transactions = bank.processors
+    ledger, transactions, _accounts_list = bank.processors
     ada = bank.accounts.open_account("ada", "Current")
     bank.process_inline = False
     bank.accounts.deposit(ada, "10")

@@ -1,0 +1,302 @@
+"""The accounts list: a projection of the Accounts log into a read model.
+
+Staff pages list every account (owner, name, balance, last activity),
+sorted, searched and paginated. Loading each account from its events to
+draw one page would cost a read per account, and summing balances read one
+by one during traffic gives totals that never existed. So the list is a
+materialised view: ``AccountsListProjection`` folds each Accounts event into
+one row per account, in the same database transaction as its tracking
+record, exactly once. A page, its count and its total then come from one
+query at one position of the Accounts log, and the page says which.
+
+This module holds what the rest of the bank sees: the projection, the row
+and page types and the view's interface. The SQL lives with the database
+it is written for (``esbank_site.read_models``).
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from eventsourcing.dispatch import singledispatchmethod
+from eventsourcing.persistence import TrackingRecorder
+from eventsourcing.projection import Projection
+
+from accounts.application import Accounts
+from accounts.domain import (
+    AccountClosed,
+    AccountOpened,
+    Deposited,
+    OverdraftLimitSet,
+    TransferReceived,
+    TransferSent,
+    Withdrawn,
+    signed_amount,
+)
+from accounts.money import CENT, ZERO
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from datetime import datetime
+    from uuid import UUID
+
+    from eventsourcing.persistence import Tracking
+
+# The application whose notification log the list follows, as its tracking
+# records name it.
+LEADER_NAME = Accounts.name
+
+# What a page may be sorted by, each with its default direction: names A-Z,
+# the biggest balance and the latest activity first.
+SORTS = {
+    "owner": False,
+    "name": False,
+    "balance": True,
+    "last_activity": True,
+    "opened": True,
+}
+DEFAULT_SORT = "owner"
+DEFAULT_PER_PAGE = 25
+MAX_PER_PAGE = 100
+MAX_SEARCH_LENGTH = 100
+
+
+class ReadModelError(RuntimeError):
+    """Raised when an event does not fit the read model (e.g. an unknown account).
+
+    Raised inside the view's transaction, so neither the row nor the tracking
+    record is written: the event stays unprocessed and is retried later.
+    """
+
+
+@dataclass(frozen=True)
+class AccountRow:
+    """One account as the list shows it."""
+
+    id: UUID
+    owner: str
+    name: str
+    currency: str
+    balance: Decimal
+    overdraft_limit: Decimal
+    is_closed: bool
+    opened_at: datetime
+    last_activity_at: datetime
+    version: int
+
+
+@dataclass(frozen=True)
+class AccountsQuery:
+    """What a page of the list asks for; only known sorts get this far."""
+
+    search: str = ""
+    sort: str = DEFAULT_SORT
+    descending: bool = False
+    page: int = 1
+    per_page: int = DEFAULT_PER_PAGE
+
+    def __post_init__(self) -> None:
+        if self.sort not in SORTS:
+            msg = f"Cannot sort accounts by {self.sort!r}; use one of {list(SORTS)}."
+            raise ValueError(msg)
+        if self.page < 1 or not 1 <= self.per_page <= MAX_PER_PAGE:
+            msg = f"Pages start at 1 and hold 1 to {MAX_PER_PAGE} accounts."
+            raise ValueError(msg)
+
+    @classmethod
+    def from_params(
+        cls,
+        search: str | None = None,
+        sort: str | None = None,
+        page: str | int | None = None,
+        per_page: int = DEFAULT_PER_PAGE,
+    ) -> AccountsQuery:
+        """A query from request parameters, falling back to defaults, never raising.
+
+        ``sort`` is a key of ``SORTS``, or ``-key`` for the other direction
+        than that key's default (e.g. ``balance`` is largest first,
+        ``-balance`` smallest first).
+        """
+        key = (sort or "").strip()
+        flipped = key.startswith("-")
+        key = key.removeprefix("-")
+        if key not in SORTS:
+            key, flipped = DEFAULT_SORT, False
+        try:
+            number = max(1, int(page or 1))
+        except ValueError:
+            number = 1
+        return cls(
+            search=(search or "").strip()[:MAX_SEARCH_LENGTH],
+            sort=key,
+            descending=SORTS[key] != flipped,
+            page=number,
+            per_page=min(max(per_page, 1), MAX_PER_PAGE),
+        )
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.per_page
+
+    @property
+    def sort_param(self) -> str:
+        """This query's sort as ``from_params`` reads it back."""
+        return self.sort if self.descending == SORTS[self.sort] else f"-{self.sort}"
+
+
+@dataclass(frozen=True)
+class AccountsPage:
+    """One page of the list, with figures taken at the same position.
+
+    ``count`` and ``total_balance`` cover every account the search matched,
+    not only this page, and ``all_count`` every account in the list;
+    ``position`` is the last Accounts notification the list reflects (0
+    before the first).
+    """
+
+    query: AccountsQuery
+    rows: Sequence[AccountRow]
+    count: int
+    total_balance: Decimal
+    all_count: int
+    position: int
+
+    @property
+    def page_count(self) -> int:
+        return max(1, math.ceil(self.count / self.query.per_page))
+
+    @property
+    def has_previous(self) -> bool:
+        return self.query.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.query.page < self.page_count
+
+
+class AccountsListView(TrackingRecorder, ABC):
+    """The accounts list read model, with its tracking records.
+
+    Every ``record_*`` method writes its row and its tracking record in one
+    transaction: the tracking table refuses a position already recorded, so
+    an event is applied to the list exactly once, even across processes.
+    """
+
+    @abstractmethod
+    def record_opened(self, row: AccountRow, tracking: Tracking) -> None:
+        """Add a new account's row."""
+
+    @abstractmethod
+    def record_movement(
+        self,
+        account_id: UUID,
+        amount: Decimal,
+        version: int,
+        at: datetime,
+        tracking: Tracking,
+    ) -> None:
+        """Add ``amount`` (negative for money out) to an account's balance."""
+
+    @abstractmethod
+    def record_overdraft_limit(
+        self,
+        account_id: UUID,
+        limit: Decimal,
+        version: int,
+        at: datetime,
+        tracking: Tracking,
+    ) -> None:
+        """Change an account's overdraft limit."""
+
+    @abstractmethod
+    def record_closed(
+        self, account_id: UUID, version: int, at: datetime, tracking: Tracking
+    ) -> None:
+        """Mark an account closed."""
+
+    @abstractmethod
+    def get_accounts_page(self, query: AccountsQuery) -> AccountsPage:
+        """One page of the list, its count, total and position, all consistent."""
+
+    @abstractmethod
+    def get_all_rows(self) -> tuple[int, list[AccountRow]]:
+        """Every row and the position they reflect, in one read (for the audit)."""
+
+    def get_position(self) -> int:
+        """The last Accounts notification the list reflects (0: none yet)."""
+        return self.max_tracking_id(LEADER_NAME) or 0
+
+    @property
+    @abstractmethod
+    def table_names(self) -> tuple[str, str]:
+        """The rows table and the tracking table, in that order."""
+
+
+class AccountsListProjection(Projection[AccountsListView]):
+    """Folds Accounts events into the accounts list, one row per account.
+
+    It follows every topic of the Accounts log, and events that change no
+    row still move the tracking position: the list's position then reaches
+    the log's head, so its lag reads 0 exactly when it is up to date.
+    """
+
+    name = "AccountsList"
+
+    @singledispatchmethod
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        """Events that change no row (indexes, receipts) only move the position."""
+        self.view.insert_tracking(tracking)
+
+    @process_event.register(AccountOpened)
+    def _opened(self, domain_event: Any, tracking: Tracking) -> None:
+        self.view.record_opened(
+            AccountRow(
+                id=domain_event.originator_id,
+                owner=domain_event.owner,
+                name=domain_event.name,
+                currency=domain_event.currency,
+                balance=ZERO,
+                overdraft_limit=ZERO,
+                is_closed=False,
+                opened_at=domain_event.timestamp,
+                last_activity_at=domain_event.timestamp,
+                version=domain_event.originator_version,
+            ),
+            tracking,
+        )
+
+    @process_event.register(Deposited)
+    @process_event.register(Withdrawn)
+    @process_event.register(TransferSent)
+    @process_event.register(TransferReceived)
+    def _moved(self, domain_event: Any, tracking: Tracking) -> None:
+        self.view.record_movement(
+            domain_event.originator_id,
+            signed_amount(domain_event).quantize(CENT),
+            domain_event.originator_version,
+            domain_event.timestamp,
+            tracking,
+        )
+
+    @process_event.register(OverdraftLimitSet)
+    def _limit_set(self, domain_event: Any, tracking: Tracking) -> None:
+        self.view.record_overdraft_limit(
+            domain_event.originator_id,
+            domain_event.limit,
+            domain_event.originator_version,
+            domain_event.timestamp,
+            tracking,
+        )
+
+    @process_event.register(AccountClosed)
+    def _closed(self, domain_event: Any, tracking: Tracking) -> None:
+        self.view.record_closed(
+            domain_event.originator_id,
+            domain_event.originator_version,
+            domain_event.timestamp,
+            tracking,
+        )
