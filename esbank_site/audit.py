@@ -10,7 +10,12 @@ followers' positions:
 - the sum of all balances equals the ledger balance equals deposits minus
   withdrawals;
 - every movement is in the transaction log exactly once, and nothing else is;
-- every follower is at its leader's head.
+- the ledger and the log record each movement's own amount, on its account;
+- every follower is at its leader's head;
+- every projection, recomputed from the events, equals its read model
+  (``esbank_site.projection_audit``).
+
+Every mismatch that concerns one account names it.
 
 Tests, ``manage.py bank_audit`` and the adversarial suites all use it.
 """
@@ -32,9 +37,11 @@ from accounts.domain import (
     Withdrawn,
 )
 from accounts.money import ZERO
+from esbank_site.projection_audit import ProjectionCheck, check_projections
+from ledger.domain import Ledger
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from esbank_site.bank import Bank
 
@@ -55,6 +62,7 @@ class Movement:
 
     kind: str
     account_id: UUID
+    amount: Decimal
 
 
 @dataclass
@@ -68,6 +76,7 @@ class AuditReport:
     withdrawals: Decimal = ZERO
     total_balances: Decimal = ZERO
     ledger_balance: Decimal = ZERO
+    projections: list[ProjectionCheck] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -84,14 +93,25 @@ class AuditReport:
         )
 
 
-def audit(bank: Bank, *, require_followers_at_head: bool = True) -> AuditReport:
-    """Fold the whole Accounts log and check the invariant; never raises."""
+def audit(
+    bank: Bank,
+    *,
+    require_followers_at_head: bool = True,
+    progress: Callable[[int], None] | None = None,
+) -> AuditReport:
+    """Fold the whole Accounts log and check the invariant; never raises.
+
+    ``progress`` is called with the number of events folded so far, every
+    ``PAGE_SIZE`` events, for a long audit to show how far it got.
+    """
     report = AuditReport()
     folded: dict[UUID, FoldedAccount] = {}
     movements: dict[UUID, Movement] = {}
     for domain_event in _all_account_events(bank, report):
         report.events_checked += 1
         _fold(domain_event, folded, movements, report)
+        if progress is not None and report.events_checked % PAGE_SIZE == 0:
+            progress(report.events_checked)
     report.accounts = len(folded)
     report.movements = len(movements)
     report.total_balances = sum((a.balance for a in folded.values()), ZERO)
@@ -99,6 +119,10 @@ def audit(bank: Bank, *, require_followers_at_head: bool = True) -> AuditReport:
     _check_accounts(bank, folded, report)
     _check_ledger(bank, report)
     _check_transaction_log(bank, movements, report)
+    _check_ledger_entries(bank, movements, report)
+    for check in check_projections(bank):
+        report.projections.append(check)
+        report.problems.extend(check.problems)
     if require_followers_at_head:
         for status in bank.processor_status():
             if status.lag:
@@ -144,14 +168,20 @@ def _fold(
     elif isinstance(domain_event, Deposited) and account:
         account.balance += domain_event.amount
         report.deposits += domain_event.amount
-        movements[domain_event.transaction_id] = Movement("deposit", account_id)
+        movements[domain_event.transaction_id] = Movement(
+            "deposit", account_id, domain_event.amount
+        )
     elif isinstance(domain_event, Withdrawn) and account:
         account.balance -= domain_event.amount
         report.withdrawals += domain_event.amount
-        movements[domain_event.transaction_id] = Movement("withdrawal", account_id)
+        movements[domain_event.transaction_id] = Movement(
+            "withdrawal", account_id, domain_event.amount
+        )
     elif isinstance(domain_event, TransferSent) and account:
         account.balance -= domain_event.amount
-        movements[domain_event.transaction_id] = Movement("transfer", account_id)
+        movements[domain_event.transaction_id] = Movement(
+            "transfer", account_id, domain_event.amount
+        )
     elif isinstance(domain_event, TransferReceived) and account:
         account.balance += domain_event.amount
     elif isinstance(
@@ -222,6 +252,17 @@ def _check_transaction_log(
                     f"{movement.account_id} is logged as a {entry.kind.value} "
                     f"but was a {movement.kind}."
                 )
+            if movement and movement.amount != entry.amount:
+                report.problems.append(
+                    f"Transaction {entry.transaction_id} on account "
+                    f"{movement.account_id} is logged as £{entry.amount}; "
+                    f"the account recorded £{movement.amount}."
+                )
+            if movement and movement.account_id != entry.account_id:
+                report.problems.append(
+                    f"Transaction {entry.transaction_id} on account "
+                    f"{movement.account_id} is logged on account {entry.account_id}."
+                )
         after = entries[-1].originator_version
     for transaction_id, count in logged.items():
         if count > 1:
@@ -240,3 +281,21 @@ def _check_transaction_log(
             f"{len(missing)} transaction(s) missing from the log, e.g. "
             f"{missing[0]}, a {first.kind} on account {first.account_id}."
         )
+
+
+def _check_ledger_entries(
+    bank: Bank, movements: dict[UUID, Movement], report: AuditReport
+) -> None:
+    """Each movement the ledger recorded, with the amount its account recorded."""
+    ledger = bank.ledger()
+    for entry in ledger.events.get(Ledger.create_id()):
+        transaction_id = getattr(entry, "transaction_id", None)
+        movement = movements.get(transaction_id) if transaction_id else None
+        if movement is None:
+            continue  # counted, and compared in total, by _check_ledger
+        amount: Decimal = entry.amount  # type: ignore[attr-defined]
+        if amount != movement.amount:
+            report.problems.append(
+                f"Transaction {transaction_id} on account {movement.account_id}: "
+                f"the ledger recorded £{amount}, the account £{movement.amount}."
+            )
