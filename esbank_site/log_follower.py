@@ -28,6 +28,7 @@ from eventsourcing.utils import TopicError
 from accounts.application import Accounts
 from esbank_site.bank import SQLITE_ENGINE, eventsourcing_env
 from esbank_site.remote_log import TRANSIENT_ERRORS, FeedError, FeedResponseError
+from esbank_site.row_binding import TamperedEventError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -165,6 +166,8 @@ def decoded_state(notification: Notification, mapper: Mapper[UUID]) -> str:
         domain_event = mapper.to_domain_event(notification)
     except TopicError:
         return "(not decoded: this code does not know the topic)"
+    except TamperedEventError:
+        return "(not decoded: the state belongs to another event: tampered with)"
     except MapperDeserialisationError:
         return "(not decoded: check CIPHER_KEY and ESBANK_COMPRESS_EVENTS)"
     except Exception as error:  # noqa: BLE001

@@ -83,6 +83,8 @@ def test_prints_every_notification_once_in_order(feed_url, history):
 def test_starts_from_a_given_position(feed_url, history):
     out, _ = follow(feed_url, "--from", "12")
     assert printed_ids(out) == [12, 13, 14]
+    out, _ = follow(feed_url, "--from", "14")
+    assert out.splitlines()[-1] == "Read 1 notification, up to 14."
 
 
 def test_mirror_copies_every_notification_and_resumes(feed_url, history, tmp_path):

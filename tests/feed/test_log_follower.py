@@ -279,3 +279,17 @@ def test_the_last_line_is_found_across_read_chunks(accounts, tmp_path):
     mirror = Mirror.open(path)
     assert mirror.last_id == 3
     mirror.close()
+
+
+def test_state_copied_from_another_event_is_reported(accounts):
+    [opened, _, _, _, other_opened] = accounts.notification_log.select(1, 5)
+    copied = type(opened)(
+        id=5,
+        originator_id=other_opened.originator_id,
+        originator_version=1,
+        topic=opened.topic,
+        state=opened.state,
+    )
+    assert decoded_state(copied, accounts_mapper()) == (
+        "(not decoded: the state belongs to another event: tampered with)"
+    )

@@ -249,7 +249,8 @@ class Command(BaseCommand):
 def summary(progress: Progress, mirror: Mirror | None) -> str:
     """What the run read, where it stopped, and where the mirror ends."""
     if progress.count:
-        text = f"Read {progress.count} notifications, up to {progress.last_id}."
+        noun = "notification" if progress.count == 1 else "notifications"
+        text = f"Read {progress.count} {noun}, up to {progress.last_id}."
     else:
         text = "No new notifications."
     if progress.stopped:
