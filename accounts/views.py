@@ -308,8 +308,7 @@ def all_accounts_context(request: HtmxHttpRequest) -> dict[str, Any]:
 
 
 def _visible_account(request: HtmxHttpRequest, account_id: UUID) -> AccountSummary:
-    """The account, if this user may see it: the same 404 whether not theirs
-    or not there, so account numbers cannot be probed."""
+    """The account if this user may see it; one 404 for not theirs or not there."""
     try:
         account = bank.accounts().get_account(account_id)
     except AccountNotFoundError:
