@@ -176,12 +176,15 @@ def test_standby_takes_over_when_the_active_processor_dies(
     mover = MoneyMover(observer.accounts, account_ids, seed=3, pause=0.005)
     mover.start()
     takeovers = []
+    standbys = []
     try:
         active = spawner.processor()
         wait_for(lambda: held_by(observer, active), 30, "holding")
         for _ in range(3):
             standby = spawner.processor()
-            wait_for(lambda s=standby: stand_by_started(s), 30, "standing by")
+            standbys.append(
+                wait_for(lambda s=standby: stand_by_started(s), 30, "standing by")
+            )
             time.sleep(0.5)
             # Only one of them processes.
             assert held_by(observer, active)
@@ -192,11 +195,13 @@ def test_standby_takes_over_when_the_active_processor_dies(
             active = standby
     finally:
         mover.stop()
-    wait_for(lambda: caught_up(observer), 60, "caught up")
+    catch_up = wait_for(lambda: caught_up(observer), 60, "caught up")
 
     print(
         f"\n{len(takeovers)} takeovers, in "
-        f"{', '.join(f'{t:.2f}s' for t in takeovers)}; {mover.moved} movements"
+        f"{', '.join(f'{t:.2f}s' for t in takeovers)} (standbys ready after "
+        f"{', '.join(f'{t:.1f}s' for t in standbys)}); {mover.moved} movements; "
+        f"caught up {catch_up:.1f}s after the last one"
     )
     assert max(takeovers) < 5
     print(assert_exactly_once(observer))
