@@ -277,3 +277,31 @@ def test_processor_catches_up_in_batches(bank):
     assert processor.position() == head
     assert rows_by_id(bank)[ada].balance == Decimal("7.00")
     assert AccountsListProjection.name == processor.name == "AccountsList"
+
+
+def test_a_batch_is_applied_once_or_not_at_all(bank):
+    ada = bank.accounts.open_account("ada", "Current")
+    bank.accounts.deposit(ada, "10.00")
+    seen = bank.accounts_list().get_position()
+    bank.process_inline = False
+    bank.accounts.deposit(ada, "5.00")
+    bank.accounts.withdraw(ada, "1.00")
+    view, projection = bank.accounts_list(), bank.accounts_list_projection
+
+    def replay(start):
+        with view.batch():
+            for n in bank.accounts.recorder.select_notifications(start, 100):
+                event = bank.accounts.mapper.to_domain_event(n)
+                projection.process_event(event, Tracking("Accounts", n.id))
+
+    with pytest.raises(IntegrityError):
+        replay(seen)  # starts with an event the list already has
+    assert (rows_by_id(bank)[ada].balance, view.get_position()) == (
+        Decimal("10.00"),
+        seen,
+    )
+    replay(seen + 1)
+    assert (rows_by_id(bank)[ada].balance, view.get_position()) == (
+        Decimal("14.00"),
+        bank.accounts.recorder.max_notification_id(),
+    )

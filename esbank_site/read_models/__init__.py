@@ -1,0 +1,70 @@
+"""The accounts list's read model, in SQL, for SQLite and for PostgreSQL.
+
+Each view is a tracking recorder of the library (the pattern its
+``ProjectionRunner`` expects) that also owns one table of rows. The tables
+are named after the tracking table the factory gives it, so the projection
+``AccountsList`` gets ``accountslist_tracking`` and ``accountslist_rows``,
+and ``rebuild_projection`` can build a shadow pair beside them
+(``accountslist_rebuild_*``) and swap it in, in one transaction.
+
+Money is exact in both: NUMERIC(14,2) on PostgreSQL, whole pence in an
+INTEGER on SQLite. Searching and sorting by owner and name use case-folded
+copies of them, in code point order on both databases, so both list
+accounts in the same order. With a CIPHER_KEY the rows are sealed instead
+(``sealed.py``). The writes, the same on both, are in ``rows.py``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from eventsourcing.utils import Environment, resolve_topic
+
+from esbank_site.read_models.postgres import PostgresAccountsListView
+from esbank_site.read_models.rows import AccountRows, RebuildableView
+from esbank_site.read_models.sqlite import SQLiteAccountsListView
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from eventsourcing.cipher import Cipher
+
+    from accounts.projections import AccountsListView
+
+__all__ = [
+    "PostgresAccountsListView",
+    "RebuildableView",
+    "SQLiteAccountsListView",
+    "accounts_list_view_class",
+]
+
+
+def accounts_list_view_class(env: Mapping[str, str]) -> type[AccountsListView]:
+    """The view class for the database and cipher ``env`` names.
+
+    With a cipher, a subclass that seals its rows with it: the library's
+    ``ProjectionRunner`` constructs views from a class alone, so the class
+    is what carries the cipher.
+    """
+    view_class: type[AccountRows] = (
+        PostgresAccountsListView
+        if env.get("PERSISTENCE_MODULE") == "eventsourcing.postgres"
+        else SQLiteAccountsListView
+    )
+    cipher = _cipher(env)
+    if cipher is None:
+        return view_class
+    sealed = type(f"Sealed{view_class.__name__}", (view_class,), {"cipher": cipher})
+    return cast("type[AccountsListView]", sealed)
+
+
+def _cipher(env: Mapping[str, str]) -> Cipher | None:
+    """The events' cipher, read from CIPHER_TOPIC and CIPHER_KEY."""
+    environment = Environment(env=dict(env))
+    topic = environment.get("CIPHER_TOPIC") or (
+        "eventsourcing.cipher:AESCipher" if environment.get("CIPHER_KEY") else ""
+    )
+    if not topic:
+        return None
+    cipher_class: type[Cipher] = resolve_topic(topic)
+    return cipher_class(environment)
