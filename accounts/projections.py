@@ -91,13 +91,18 @@ class AccountRow:
 
 @dataclass(frozen=True)
 class AccountsQuery:
-    """What a page of the list asks for; only known sorts get this far."""
+    """What a page of the list asks for; only known sorts get this far.
+
+    ``search`` matches owners and names containing it, in any case;
+    ``owner`` keeps one owner's accounts only (exactly that owner).
+    """
 
     search: str = ""
     sort: str = DEFAULT_SORT
     descending: bool = False
     page: int = 1
     per_page: int = DEFAULT_PER_PAGE
+    owner: str | None = None
 
     def __post_init__(self) -> None:
         if self.sort not in SORTS:
@@ -114,6 +119,8 @@ class AccountsQuery:
         sort: str | None = None,
         page: str | int | None = None,
         per_page: int = DEFAULT_PER_PAGE,
+        *,
+        owner: str | None = None,
     ) -> AccountsQuery:
         """A query from request parameters, falling back to defaults, never raising.
 
@@ -136,6 +143,7 @@ class AccountsQuery:
             descending=SORTS[key] != flipped,
             page=number,
             per_page=min(max(per_page, 1), MAX_PER_PAGE),
+            owner=owner,
         )
 
     @property

@@ -145,7 +145,7 @@ class PostgresAccountsListView(AccountRows, PostgresTrackingRecorder):
     # Reading: one snapshot, so the page, count, total and position agree.
 
     def _page_in_sql(self, query: AccountsQuery) -> AccountsPage:
-        where, params = self._where(query.search)
+        where, params = self._where(query)
         direction = SQL("DESC" if query.descending else "ASC")
         select_page = SQL(
             "SELECT * FROM {0}{1} ORDER BY {2} {3}, account_id {3} LIMIT %s OFFSET %s"
@@ -196,14 +196,20 @@ class PostgresAccountsListView(AccountRows, PostgresTrackingRecorder):
             yield curs
 
     @staticmethod
-    def _where(search: str) -> tuple[Composable, tuple[str, ...]]:
-        if not search:
+    def _where(query: AccountsQuery) -> tuple[Composable, tuple[str, ...]]:
+        conditions, params = [], []
+        if query.owner is not None:
+            # The index, then the exact owner.
+            conditions.append(SQL("owner_key = %s AND owner = %s"))
+            params += [query.owner.casefold(), query.owner]
+        if query.search:
+            conditions.append(
+                SQL("(owner_key LIKE %s ESCAPE '\\' OR name_key LIKE %s ESCAPE '\\')")
+            )
+            params += [like_pattern(query.search)] * 2
+        if not conditions:
             return SQL(""), ()
-        pattern = like_pattern(search)
-        where = SQL(
-            " WHERE owner_key LIKE %s ESCAPE '\\' OR name_key LIKE %s ESCAPE '\\'"
-        )
-        return where, (pattern, pattern)
+        return SQL(" WHERE ") + SQL(" AND ").join(conditions), tuple(params)
 
     def _plain_row(self, account_id: UUID, r: Mapping[str, Any]) -> AccountRow:
         return AccountRow(

@@ -96,7 +96,8 @@ def page_in_memory(
     matched = [
         row
         for row in every
-        if search in row.owner.casefold() or search in row.name.casefold()
+        if (search in row.owner.casefold() or search in row.name.casefold())
+        and query.owner in (None, row.owner)
     ]
     matched.sort(key=SORT_KEYS[query.sort], reverse=query.descending)
     return AccountsPage(

@@ -142,7 +142,7 @@ class SQLiteAccountsListView(AccountRows, NamedSQLiteTrackingRecorder):
 
     def _page_in_sql(self, query: AccountsQuery) -> AccountsPage:
         rows = self.rows_table_name
-        where, params = self._where(query.search)
+        where, params = self._where(query)
         column = SORT_COLUMNS[query.sort]
         direction = "DESC" if query.descending else "ASC"
         select_page = (
@@ -176,12 +176,19 @@ class SQLiteAccountsListView(AccountRows, NamedSQLiteTrackingRecorder):
         return position, rows
 
     @staticmethod
-    def _where(search: str) -> tuple[str, tuple[str, ...]]:
-        if not search:
+    def _where(query: AccountsQuery) -> tuple[str, tuple[str, ...]]:
+        conditions, params = [], []
+        if query.owner is not None:
+            conditions.append("owner_key = ? AND owner = ?")  # the index, then exact
+            params += [query.owner.casefold(), query.owner]
+        if query.search:
+            conditions.append(
+                "(owner_key LIKE ? ESCAPE '\\' OR name_key LIKE ? ESCAPE '\\')"
+            )
+            params += [like_pattern(query.search)] * 2
+        if not conditions:
             return "", ()
-        pattern = like_pattern(search)
-        where = " WHERE owner_key LIKE ? ESCAPE '\\' OR name_key LIKE ? ESCAPE '\\'"
-        return where, (pattern, pattern)
+        return " WHERE " + " AND ".join(conditions), tuple(params)
 
     def _plain_row(self, account_id: UUID, r: Mapping[str, Any]) -> AccountRow:
         return AccountRow(

@@ -191,6 +191,19 @@ def test_pages_count_and_total_what_the_search_matched(bank, six_accounts):
     assert bobs.position == bank.accounts.recorder.max_notification_id()
 
 
+def test_one_owners_accounts_and_what_they_hold(bank, six_accounts):
+    bobs = list_page(bank, owner="bob")
+    assert names(bobs) == ["Savings"]  # "Bob" is someone else
+    assert (bobs.count, bobs.total_balance, bobs.all_count) == (
+        1,
+        Decimal("999.99"),
+        6,
+    )
+    assert names(list_page(bank, owner="Bob", search="OFF")) == ["50%_off"]
+    assert names(list_page(bank, owner="Bob", search="Savings")) == []
+    assert list_page(bank, owner="nobody").count == 0
+
+
 def test_query_from_request_parameters_never_raises():
     assert AccountsQuery.from_params() == AccountsQuery(sort="owner", page=1)
     query = AccountsQuery.from_params(" ada ", "-balance", "3")
@@ -206,6 +219,7 @@ def test_query_from_request_parameters_never_raises():
     assert AccountsQuery.from_params(page="-4").page == 1
     assert AccountsQuery.from_params(per_page=10_000).per_page == 100
     assert AccountsQuery(page=3, per_page=10).offset == 20
+    assert AccountsQuery.from_params(owner="ada").owner == "ada"
 
 
 def test_an_event_is_applied_once_even_if_offered_twice(bank):

@@ -55,6 +55,9 @@ def test_rows_are_sealed_yet_searched_sorted_and_audited(encrypted_bank, databas
         Decimal("4333.98"),
         accounts.recorder.max_notification_id(),
     )
+    mine = view.get_accounts_page(AccountsQuery(owner="ada"))
+    assert [(r.id, r.balance) for r in mine.rows] == [(ada, Decimal("12.02"))]
+    assert (mine.count, mine.total_balance) == (1, Decimal("12.02"))
     assert audit(encrypted_bank).ok
 
 
