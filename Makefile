@@ -47,3 +47,10 @@ lint: install
 ## test: lint, then the whole pytest suite (PostgreSQL cases need 127.0.0.1:5432)
 test: lint
 	$(BIN)/pytest
+
+## bench: the benchmark suite, on PostgreSQL at 127.0.0.1:5432 (user postgres;
+##        ESBANK_BENCH_POSTGRES_URL for another); makes and drops its own
+##        databases, rewrites docs/BENCHMARKS.md and docs/benchmarks/*.png
+.PHONY: bench
+bench: install
+	$(BIN)/python -m bench

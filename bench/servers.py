@@ -168,12 +168,14 @@ class Site:
             _stop(process)
 
     @contextlib.contextmanager
-    def processors(self, *names: str) -> Iterator[subprocess.Popen[bytes]]:
+    def processors(
+        self, *names: str, env: Mapping[str, str] | None = None
+    ) -> Iterator[subprocess.Popen[bytes]]:
         """``manage.py run_processors`` (all followers, or those named)."""
         command = [sys.executable, str(ROOT / "manage.py"), "run_processors", *names]
         process = subprocess.Popen(  # noqa: S603
             command,
-            env=self.env | {"ESBANK_LOG_LEVEL": "WARNING"},
+            env=self.env | dict(env or {}),
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

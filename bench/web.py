@@ -229,7 +229,7 @@ def account_pages(
     runs = {}
     for length, account_id in seed["histories"].items():
         request = get(f"/accounts/{account_id}/", session)
-        runs[length] = _page_latency(server, request, calls)
+        runs[length] = page_latency(server, request, calls)
     results = interleaved(runs, repetitions)
     shortest = min(results, key=int)
     return {
@@ -246,7 +246,7 @@ def account_pages(
     }
 
 
-def _page_latency(server: Server, request: bytes, calls: int) -> Callable[[], float]:
+def page_latency(server: Server, request: bytes, calls: int) -> Callable[[], float]:
     """The median latency of ``calls`` requests, one at a time (after one)."""
 
     def measure() -> float:

@@ -1,0 +1,151 @@
+"""Pages that do not grow with the bank: 100, 10,000 and 100,000 accounts.
+
+Three databases, one per size, each served by its own gunicorn (one sync
+worker), so that the staff dashboard and the accounts list can be requested
+from all three in turn, interleaved. The banks are built in bulk with the
+followers off, then the read models catch up (see ``catch_up``); the first
+100 accounts hold the same 1,000 deposits at every size, so the ledger and
+transaction panels show the same figures whatever the bank's size.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from typing import TYPE_CHECKING, Any
+
+from psycopg import sql
+
+from bench.common import (
+    Spread,
+    admin_connection,
+    bank_env,
+    interleaved,
+    log,
+    paired_ratios,
+    postgres_database,
+    sized,
+)
+from bench.load import Session, get
+from bench.servers import Server, Site
+from bench.web import page_latency
+from esbank_site.bank import Bank
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+SIZES = (100, 10_000, 100_000)
+DEPOSITS = 1_000
+PAGES = {"dashboard": ("/", False), "accounts list": ("/accounts/panel/", True)}
+
+
+def run(repetitions: int = 3) -> dict[str, Any]:
+    sizes = (SIZES[0], sized(SIZES[1], 1_000), sized(SIZES[2], 5_000))
+    calls = sized(15, 5)
+    with contextlib.ExitStack() as stack:
+        sites: dict[int, Site] = {}
+        sessions: dict[int, Session] = {}
+        setup: dict[int, dict[str, Any]] = {}
+        for size in sizes:
+            database = stack.enter_context(
+                postgres_database(f"pages_{size}", tables=False)
+            )
+            sites[size] = Site(database)
+            log(f"pages: building a bank of {size:,} accounts")
+            setup[size] = build(sites[size], database, size)
+            sessions[size] = Session(**setup[size].pop("staff_session"))
+        servers = {
+            size: stack.enter_context(site.gunicorn(workers=1))
+            for size, site in sites.items()
+        }
+        log("pages: dashboard and accounts list (figure 3)")
+        runs: dict[str, Callable[[], float]] = {}
+        for size in sizes:
+            for page, (path, htmx) in PAGES.items():
+                request = get(path, sessions[size], htmx=htmx)
+                runs[f"{page} {size}"] = page_latency(servers[size], request, calls)
+            runs[f"rss {size}"] = _rss(servers[size])
+        results = interleaved(runs, repetitions)
+    smallest, largest = sizes[0], sizes[-1]
+    return {
+        "sizes": list(sizes),
+        "calls": calls,
+        "setup": setup,
+        "latency_ms": {
+            f"{page} {size}": Spread.of(
+                [v * 1000 for v in results[f"{page} {size}"]]
+            ).as_dict()
+            for page in PAGES
+            for size in sizes
+        },
+        "rss_mib": {
+            size: Spread.of([v / 1024 for v in results[f"rss {size}"]]).as_dict()
+            for size in sizes
+        },
+        "ratios": {
+            **{
+                f"{page} {size}": paired_ratios(
+                    results[f"{page} {size}"], results[f"{page} {smallest}"]
+                ).as_dict()
+                for page in PAGES
+                for size in sizes[1:]
+            },
+            "rss": paired_ratios(
+                results[f"rss {largest}"], results[f"rss {smallest}"]
+            ).as_dict(),
+        },
+    }
+
+
+def build(site: Site, database: Mapping[str, Any], size: int) -> dict[str, Any]:
+    """Migrate, load ``size`` accounts and let the read models catch up.
+
+    Durability is switched off for this database while it is built (and on
+    again before anything is measured): building is not what is measured,
+    and a commit per event would take minutes at 100,000 accounts.
+    """
+    name = database["NAME"]
+    site.manage("migrate", "--noinput")
+    _set_synchronous_commit(name, on=False)
+    try:
+        seeded = site.seed(
+            "pages", "--accounts", str(size), "--deposits", str(DEPOSITS)
+        )
+        seconds = catch_up(database, seeded["head"], seeded["money_head"])
+    finally:
+        _set_synchronous_commit(name, on=True)
+    return seeded | {"catch_up_seconds": seconds}
+
+
+def catch_up(database: Mapping[str, Any], head: int, money_head: int) -> float:
+    """Read models (projections) to the head; followers past the deposits.
+
+    The followers (ledger, transaction log) then hold the same deposits at
+    every size; their own catch-up over many events is figure 5.
+    """
+    started = time.monotonic()
+    bank = Bank(bank_env(database, POSTGRES_POOL_SIZE="1"), process_inline=False)
+    try:
+        for processor in bank.processors:
+            target = head if hasattr(processor, "projection") else money_head
+            while processor.position() < target:
+                if not processor.process(force=True, limit=5_000):
+                    msg = f"{processor.name} failed: {processor.last_error}"
+                    raise RuntimeError(msg)
+    finally:
+        bank.close()
+    return time.monotonic() - started
+
+
+def _set_synchronous_commit(name: str, *, on: bool) -> None:
+    statement = (
+        "ALTER DATABASE {} RESET synchronous_commit"
+        if on
+        else "ALTER DATABASE {} SET synchronous_commit = off"
+    )
+    with admin_connection() as admin:
+        admin.execute(sql.SQL(statement).format(sql.Identifier(name)))
+
+
+def _rss(server: Server) -> Callable[[], float]:
+    return lambda: float(max(server.worker_rss_kib()))

@@ -1,0 +1,617 @@
+# ruff: noqa: E501 (markdown rows and long labels read better on one line)
+"""docs/BENCHMARKS.md and its plots, from one run's results."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import matplotlib as mpl
+
+mpl.use("Agg")
+import matplotlib.pyplot as plt
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+PLOTS = DOCS / "benchmarks"
+MARKDOWN = DOCS / "BENCHMARKS.md"
+
+
+def fmt(spread: dict[str, float] | None, digits: int = 2) -> str:
+    """``median (low-high)``."""
+    if not spread or math.isnan(spread["median"]):
+        return "n/a"
+    return (
+        f"{spread['median']:,.{digits}f} "
+        f"({spread['low']:,.{digits}f}-{spread['high']:,.{digits}f})"
+    )
+
+
+def verdict(met: bool | None) -> str:
+    if met is None:
+        return "not measured"
+    return "**met**" if met else "**missed**"
+
+
+def at_least(spread: dict[str, float] | None, target: float) -> bool | None:
+    if not spread or math.isnan(spread["median"]):
+        return None
+    return spread["median"] >= target
+
+
+def at_most(spread: dict[str, float] | None, target: float) -> bool | None:
+    if not spread or math.isnan(spread["median"]):
+        return None
+    return spread["median"] <= target
+
+
+def write(results: dict[str, Any]) -> list[Path]:
+    PLOTS.mkdir(parents=True, exist_ok=True)
+    sections = results["sections"]
+    lines: list[str] = []
+    targets: list[tuple[str, str, str, bool | None]] = []
+    plots: list[Path] = []
+    body: list[str] = []
+    for name, writer in (
+        ("web", _write_path),
+        ("reads", _reads),
+        ("pages", _pages),
+        ("web", _followers),
+        ("catchup", _catchup),
+        ("commits", _commits),
+    ):
+        if name in sections:
+            text, found, drawn = writer(sections[name], sections)
+            body += text
+            targets += found
+            plots += drawn
+    lines += _header(results)
+    lines += ["## Targets", ""]
+    lines += ["| figure | target | measured: median (min-max) | |", "|---|---|---|---|"]
+    lines += [
+        f"| {f} | {t} | {m} | {'no target' if t == 'reported' else verdict(ok)} |"
+        for f, t, m, ok in targets
+    ]
+    lines += [""]
+    lines += body
+    lines += _levers(sections)
+    lines += _closing(targets)
+    MARKDOWN.write_text("\n".join(lines) + "\n")
+    return [MARKDOWN, *plots]
+
+
+def _header(results: dict[str, Any]) -> list[str]:
+    m = results["machine"]
+    quick = (
+        " (quick run: small sizes, not the real figures)" if results["quick"] else ""
+    )
+    return [
+        "# Benchmarks",
+        "",
+        "Written by `make bench` (`python -m bench`), which builds its own "
+        "databases, measures, drops them and rewrites this page and "
+        "`docs/benchmarks/*.png`. Do not edit by hand.",
+        "",
+        "These machines are shared and noisy (a fixed CPU loop varies about "
+        "1.6x), so every figure is a ratio of two things measured in the same "
+        "run, interleaved (each repetition runs every variant once, in a "
+        "rotating order), over several repetitions, and reported as "
+        "**median (min-max)** of the per-repetition ratios. Absolute rates "
+        "are shown for orientation only. Nothing here is a test.",
+        "",
+        f"Measured {m['date']}{quick}: {m['cpu']}, {m['cores']} cores "
+        f"(load average at start {', '.join(f'{x:.1f}' for x in m['load_average'])}), "
+        f"PostgreSQL {m['postgresql']} on loopback "
+        f"(synchronous_commit={m['postgresql_settings']['synchronous_commit']}, "
+        f"fsync={m['postgresql_settings']['fsync']}), SQLite {m['sqlite']} "
+        f"(WAL, synchronous=FULL), Python {m['python']}, eventsourcing "
+        f"{m['eventsourcing']}, Django {m['django']}, gunicorn {m['gunicorn']}. "
+        f"The whole run took {results.get('elapsed', 0) / 60:.1f} minutes.",
+        "",
+    ]
+
+
+# 1. The write path.
+
+
+def _write_path(
+    web: dict[str, Any], _: dict[str, Any]
+) -> tuple[list[str], list[Any], list[Path]]:
+    w = web["write_path"]
+    clients = sorted({int(k.split()[1]) for k in w["figures"]})
+    lines = [
+        "## 1. Write path against the conventional way",
+        "",
+        f"HTTP deposits and transfers (htmx form posts with idempotency tokens, "
+        f"signed-in customers, {w['seconds']:.1f} s per measurement) under gunicorn "
+        f"({w['workers']} sync workers, as `make serve`) on PostgreSQL, with "
+        "`run_processors` following the event-sourced bank beside it. The "
+        "conventional bank (`bench/conventional/`: a balance column updated "
+        "under `select_for_update`, a row per movement, the same forms, "
+        "tokens, templates and middleware) is served by the same processes "
+        "from the same database. Transfers go from one of the client's "
+        "accounts to any account in the bank. The raw commit is one thread "
+        "of psycopg INSERT+COMMIT on the same database.",
+        "",
+        "| command | clients | event-sourced req/s | conventional req/s | ES / conventional | ES / raw commit (1 thread) |",
+        "|---|---|---|---|---|---|",
+    ]
+    targets = []
+    for command in ("deposit", "transfer"):
+        for n in clients:
+            f = w["figures"][f"{command} {n}"]
+            lines.append(
+                f"| {command} | {n} | {fmt(f['es'], 0)} | {fmt(f['conventional'], 0)} "
+                f"| {fmt(f['es_vs_conventional'])} | {fmt(f['es_vs_raw'])} |"
+            )
+            targets.append(
+                (
+                    f"1. {command}, {n} client{'s' if n > 1 else ''}: ES / conventional",
+                    ">= 1.0x",
+                    fmt(f["es_vs_conventional"]),
+                    at_least(f["es_vs_conventional"], 1.0),
+                )
+            )
+    best = max(
+        (
+            w["figures"][f"{c} {n}"]["es_vs_raw"]
+            for c in ("deposit", "transfer")
+            for n in clients
+        ),
+        key=lambda s: s["median"],
+    )
+    targets.append(
+        ("1. ES (best) / raw commit ceiling", ">= 0.5x", fmt(best), at_least(best, 0.5))
+    )
+    raw_threads = ", ".join(
+        f"{n} threads {fmt(s, 0)}/s" for n, s in w["raw_threads"].items()
+    )
+    lines += [
+        "",
+        f"Raw commit, one thread: {fmt(w['raw'], 0)}/s; {raw_threads}.",
+        "",
+        "Responses by status (all repetitions): "
+        + "; ".join(
+            f"{name}: {', '.join(f'{s}: {c}' for s, c in sorted(st.items()))}"
+            for name, st in w["statuses"].items()
+        ),
+        "",
+        "![throughput vs clients](benchmarks/write_path.png)",
+        "",
+    ]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    for ax, command in zip(axes, ("deposit", "transfer"), strict=True):
+        for bank, label in (("es", "event-sourced"), ("conventional", "conventional")):
+            spreads = [w["figures"][f"{command} {n}"][bank] for n in clients]
+            _errorbar(ax, clients, spreads, label)
+        raw = [w["raw"]] + [
+            w["raw_threads"][str(n)]
+            if str(n) in w["raw_threads"]
+            else w["raw_threads"][n]
+            for n in clients[1:]
+        ]
+        _errorbar(ax, clients, raw, "raw commit (threads = clients)", style="--")
+        ax.set_title(f"HTTP {command}s, PostgreSQL")
+        ax.set_xlabel("clients")
+        ax.set_xticks(clients)
+    axes[0].set_ylabel("requests (or commits) per second")
+    axes[0].legend(fontsize=8)
+    path = _save(fig, "write_path.png")
+    return lines, targets, [path]
+
+
+# 2. Reads.
+
+
+def _reads(
+    reads: dict[str, Any], sections: dict[str, Any]
+) -> tuple[list[str], list[Any], list[Path]]:
+    lines = [
+        "## 2. Reads that do not grow with history",
+        "",
+        "`Accounts.get_account` of an account with 10, 1,000 and 10,000 events, "
+        "in this process (median of each repetition's calls), and the account "
+        "page over HTTP. The site snapshots accounts every 50 events: the "
+        "10,000-event account ends on a snapshot, so the worst case (49 events "
+        "after one) is shown too. The aggregate cache is the library's, with "
+        "fast-forward (one query for newer events on every get).",
+        "",
+        "| database | variant | 1,000 / 10 | longest / 10 | latency at 10 (ms) | latency at longest (ms) |",
+        "|---|---|---|---|---|---|",
+    ]
+    targets = []
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, engine in zip(axes, ("postgres", "sqlite"), strict=True):
+        r = reads[engine]
+        hs = r["histories"]
+        longest = hs[-1]
+        for variant, key in (
+            ("site (snapshots every 50)", "site"),
+            ("no snapshots", "no snapshots"),
+            ("aggregate cache", "cache"),
+        ):
+            ratios = r["ratios"][key]
+            lines.append(
+                f"| {engine} | {variant} | {fmt(ratios[str(hs[1])] if str(hs[1]) in ratios else ratios[hs[1]])} "
+                f"| {fmt(ratios[str(longest)] if str(longest) in ratios else ratios[longest])} "
+                f"| {fmt(r['latency_ms'][f'{key} {hs[0]}'], 3)} | {fmt(r['latency_ms'][f'{key} {longest}'], 3)} |"
+            )
+            _errorbar(ax, hs, [r["latency_ms"][f"{key} {h}"] for h in hs], variant)
+        worst_latency = r["latency_ms"][f"site {r['worst']}"]
+        lines.append(
+            f"| {engine} | site, worst case ({r['worst']:,} events) | | {fmt(r['ratios']['site worst'])} "
+            f"| | {fmt(worst_latency, 3)} |"
+        )
+        site_ratio = r["ratios"]["site"]
+        longest_ratio = (
+            site_ratio[str(longest)]
+            if str(longest) in site_ratio
+            else site_ratio[longest]
+        )
+        targets.append(
+            (
+                f"2. get {longest:,} / 10 events, {engine}",
+                "<= 1.3x",
+                fmt(longest_ratio),
+                at_most(longest_ratio, 1.3),
+            )
+        )
+        targets.append(
+            (
+                f"2. get worst case / 10 events, {engine}",
+                "<= 1.3x",
+                fmt(r["ratios"]["site worst"]),
+                at_most(r["ratios"]["site worst"], 1.3),
+            )
+        )
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_title(f"get latency, {engine}")
+        ax.set_xlabel("events in the account's history")
+        ax.set_ylabel("ms")
+        ax.legend(fontsize=8)
+    paths = [_save(fig, "get_latency.png")]
+    if "web" in sections:
+        p = sections["web"]["account_pages"]
+        lengths = sorted(p["latency_ms"], key=int)
+        lines += [
+            "",
+            "Account page over HTTP (PostgreSQL, one client):",
+            "",
+            "| events | latency (ms) | / 10 events |",
+            "|---|---|---|",
+        ]
+        for length in lengths:
+            ratio = p["ratios"].get(length)
+            lines.append(
+                f"| {int(length):,} | {fmt(p['latency_ms'][length], 1)} | {fmt(ratio) if ratio else '1'} |"
+            )
+        longest = lengths[-1]
+        targets.append(
+            (
+                f"2. account page {int(longest):,} / 10 events, postgres",
+                "<= 1.3x",
+                fmt(p["ratios"][longest]),
+                at_most(p["ratios"][longest], 1.3),
+            )
+        )
+    lines += ["", "![get latency vs history](benchmarks/get_latency.png)", ""]
+    return lines, targets, paths
+
+
+# 3. Pages.
+
+
+def _pages(
+    p: dict[str, Any], _: dict[str, Any]
+) -> tuple[list[str], list[Any], list[Path]]:
+    sizes = p["sizes"]
+    lines = [
+        "## 3. Pages that do not grow with the bank",
+        "",
+        "The staff dashboard (`/`) and the accounts list (`/accounts/panel/`, "
+        "htmx) of banks with "
+        + ", ".join(f"{s:,}" for s in sizes)
+        + " accounts: three databases, each served by its own gunicorn (one "
+        "sync worker), requested in turn, one request at a time. The banks "
+        "are built in bulk with the followers off, then the read models "
+        "catch up (durability off while building only); the same 1,000 "
+        "deposits sit on the first 100 accounts at every size. Worker memory "
+        "is the resident set size of each worker after its pages.",
+        "",
+        "| page | "
+        + " | ".join(f"{s:,} accounts (ms)" for s in sizes)
+        + f" | {sizes[-1]:,} / {sizes[0]:,} |",
+        "|---|" + "---|" * (len(sizes) + 1),
+    ]
+    targets = []
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for page in ("dashboard", "accounts list"):
+        ratio = p["ratios"][f"{page} {sizes[-1]}"]
+        lines.append(
+            f"| {page} | "
+            + " | ".join(fmt(p["latency_ms"][f"{page} {s}"], 1) for s in sizes)
+            + f" | {fmt(ratio)} |"
+        )
+        targets.append(
+            (
+                f"3. {page}, {sizes[-1]:,} / {sizes[0]:,} accounts",
+                "<= 1.5x",
+                fmt(ratio),
+                at_most(ratio, 1.5),
+            )
+        )
+        _errorbar(ax, sizes, [p["latency_ms"][f"{page} {s}"] for s in sizes], page)
+    rss = p["ratios"]["rss"]
+    lines.append(
+        "| worker RSS (MiB) | "
+        + " | ".join(
+            fmt(p["rss_mib"][str(s)] if str(s) in p["rss_mib"] else p["rss_mib"][s], 1)
+            for s in sizes
+        )
+        + f" | {fmt(rss)} |"
+    )
+    targets.append(
+        (
+            f"3. worker RSS, {sizes[-1]:,} / {sizes[0]:,} accounts",
+            "<= 1.2x",
+            fmt(rss),
+            at_most(rss, 1.2),
+        )
+    )
+    build = ", ".join(
+        f"{int(s):,}: {v['catch_up_seconds']:.0f} s" for s, v in p["setup"].items()
+    )
+    lines += [
+        "",
+        f"Read-model catch-up while building (durability off): {build}.",
+        "",
+        "![page latency vs accounts](benchmarks/page_latency.png)",
+        "",
+    ]
+    ax.set_xscale("log")
+    ax.set_xlabel("accounts in the bank")
+    ax.set_ylabel("ms per page")
+    ax.set_ylim(bottom=0)
+    ax.set_title("page latency, PostgreSQL")
+    ax.legend(fontsize=8)
+    return lines, targets, [_save(fig, "page_latency.png")]
+
+
+# 4. Followers under load.
+
+
+def _followers(
+    web: dict[str, Any], _: dict[str, Any]
+) -> tuple[list[str], list[Any], list[Path]]:
+    f = web["followers"]
+    lines = [
+        "## 4. Followers keep up",
+        "",
+        f"8 clients deposit over HTTP for {f['load_seconds']:.1f} s "
+        f"({f['requests_per_second']:.0f} requests/s; every deposit records "
+        f"two events, the money and its idempotency receipt: "
+        f"{f['write_rate']:.0f} events/s), while `run_processors` follows. A "
+        "processor's pace is what it processed during the load over what was "
+        "written during it; lag is the leader's head minus its position, "
+        "sampled every 0.1 s.",
+        "",
+        "| processor | processed / written during the load | lag when the load stopped |",
+        "|---|---|---|",
+    ]
+    targets = []
+    for name, pace in f["processors"].items():
+        lines.append(
+            f"| {name} | {pace['vs_write_rate']:.2f} | {pace['lag_at_stop']} |"
+        )
+        targets.append(
+            (
+                f"4. {name} pace / write rate (8 clients)",
+                ">= 1.0x",
+                f"{pace['vs_write_rate']:.2f}",
+                pace["vs_write_rate"] >= 1.0,
+            )
+        )
+    drained = f["drained_seconds"]
+    lines += [
+        "",
+        f"Back to lag 0 {drained:.2f} s after the load stopped."
+        if drained is not None
+        else "Not back to lag 0 within 30 s of the load stopping.",
+        "",
+        "![processor lag over time](benchmarks/processor_lag.png)",
+        "",
+    ]
+    targets.append(
+        (
+            "4. lag back to 0 after the load stops",
+            "<= 2 s",
+            "n/a" if drained is None else f"{drained:.2f} s",
+            drained is not None and drained <= 2.0,
+        )
+    )
+    fig, ax = plt.subplots(figsize=(7, 4))
+    samples = f["samples"]
+    for name in f["processors"]:
+        ax.plot(
+            [s["t"] for s in samples], [s["lag"][name] for s in samples], label=name
+        )
+    start, end = f["load_window"]
+    ax.axvspan(start, end, alpha=0.15, color="grey", label="8 clients depositing")
+    ax.set_xlabel("seconds")
+    ax.set_ylabel("lag (notifications)")
+    ax.set_title("processor lag under load, PostgreSQL")
+    ax.legend(fontsize=8)
+    return lines, targets, [_save(fig, "processor_lag.png")]
+
+
+# 5. Catch-up.
+
+
+def _catchup(
+    c: dict[str, Any], _: dict[str, Any]
+) -> tuple[list[str], list[Any], list[Path]]:
+    lines = [
+        "## 5. Start-up and catch-up",
+        "",
+        f"{c['events']:,} events recorded with the followers off "
+        f"({c['recorded_per_second']:,.0f} events/s in batches), then "
+        "`manage.py run_processors NAME`, one process per follower, in "
+        f"{c['window']:.0f}-second windows that alternate durable commits "
+        "with asynchronous commits for the followers' own connections "
+        f"(`PGOPTIONS=-c synchronous_commit=off`), for at most {c['time_limit']:.0f} s. "
+        f"Raw commit, one thread, before and after: {fmt(c['raw_commit'], 0)}/s.",
+        "",
+        "| follower | durable events/s | / raw commit | asynchronous commit events/s | asynchronous / durable | caught up after |",
+        "|---|---|---|---|---|---|",
+    ]
+    targets = []
+    for name, f in c["followers"].items():
+        done = (
+            f"{f['caught_up_at']:.0f} s"
+            if f["caught_up_at"] is not None
+            else f"not within {c['time_limit']:.0f} s"
+        )
+        lines.append(
+            f"| {name} | {fmt(f['durable'], 0)} | {fmt(f['durable_vs_raw'])} | {fmt(f['asynchronous'], 0)} "
+            f"| {fmt(f['asynchronous_vs_durable'])} | {done} |"
+        )
+        targets.append(
+            (
+                f"5. {name} catch-up, events/s (durable)",
+                "reported",
+                fmt(f["durable"], 0),
+                None if f["durable"] is None else True,
+            )
+        )
+    lines += ["", "![catch-up progress](benchmarks/catch_up.png)", ""]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    samples = c["samples"]
+    for name in c["followers"]:
+        ax.plot(
+            [s["t"] for s in samples],
+            [s["processed"][name] for s in samples],
+            label=name,
+        )
+    for window in c["windows"]:
+        if window["mode"] != "durable":
+            ax.axvspan(window["from"], window["to"], alpha=0.12, color="tab:green")
+    ax.axhline(c["events"], color="grey", linestyle=":", label="head")
+    ax.set_xlabel("seconds (shaded: asynchronous commit windows)")
+    ax.set_ylabel("events processed")
+    ax.set_title("followers catching up, PostgreSQL")
+    ax.legend(fontsize=8)
+    return lines, targets, [_save(fig, "catch_up.png")]
+
+
+# Writes without HTTP (anchors) and levers.
+
+
+def _commits(
+    c: dict[str, Any], sections: dict[str, Any]
+) -> tuple[list[str], list[Any], list[Path]]:
+    lines = [
+        "## Anchors: writes without HTTP",
+        "",
+        f"In one process, {c['postgres']['operations']} operations per "
+        f"measurement over {c['postgres']['accounts']:,} accounts.",
+        "",
+        "| variant | PostgreSQL ops/s | / raw commit | SQLite ops/s | / raw commit |",
+        "|---|---|---|---|---|",
+    ]
+    for name in c["postgres"]["rates"]:
+        pg, sq = c["postgres"], c["sqlite"]
+        lines.append(
+            f"| {name} | {fmt(pg['rates'][name], 0)} | {fmt(pg['vs_raw'].get(name)) if name != 'raw commit' else '1'} "
+            f"| {fmt(sq['rates'][name], 0)} | {fmt(sq['vs_raw'].get(name)) if name != 'raw commit' else '1'} |"
+        )
+    lines += [
+        "",
+        f"Bank deposit / library naive loop: PostgreSQL {fmt(c['postgres']['bank_vs_naive'])}, SQLite {fmt(c['sqlite']['bank_vs_naive'])}.",
+        "",
+    ]
+    return lines, [], []
+
+
+def _levers(sections: dict[str, Any]) -> list[str]:
+    lines = ["## Levers", "", "| lever | measured | kept? |", "|---|---|---|"]
+    if "commits" in sections:
+        c = sections["commits"]
+        lines.append(
+            f"| aggregate cache (fast-forward) on `Accounts`, deposits | PostgreSQL {fmt(c['postgres']['cache_vs_plain'])}x, SQLite {fmt(c['sqlite']['cache_vs_plain'])}x the plain bank | proposed |"
+        )
+    if "reads" in sections:
+        r = sections["reads"]
+        lines.append(
+            f"| aggregate cache on `Accounts`, get of the longest history | PostgreSQL {fmt(r['postgres']['ratios']['cache vs site at longest'])}x, SQLite {fmt(r['sqlite']['ratios']['cache vs site at longest'])}x the site's latency | proposed |"
+        )
+        lines.append(
+            f"| snapshot every 200 events instead of 50, worst case / 10 events | PostgreSQL {fmt(r['postgres']['ratios']['every 200 worst'])}x, SQLite {fmt(r['sqlite']['ratios']['every 200 worst'])}x | no |"
+        )
+    if "db_functions" in sections:
+        d = sections["db_functions"]
+        lines.append(
+            f"| `POSTGRES_ENABLE_DB_FUNCTIONS` (Accounts alone in its database) | {fmt(d['functions_vs_default'])}x the default insert | no: unsafe in this bank (see notes) |"
+        )
+    if "web" in sections:
+        for name, g in sections["web"]["gunicorn"].items():
+            lines.append(
+                f"| gunicorn {g['workers']} workers x {g['threads']} threads, pool {g['pool_size']} per application, 8 clients | ES deposit {fmt(g['es'], 0)}/s; ES / conventional {fmt(g['es_vs_conventional'])}; ES / raw {fmt(g['es_vs_raw'])} | {'make serve default' if name.startswith('3x1 pool 2') else ''} |"
+            )
+    if "catchup" in sections:
+        for name, f in sections["catchup"]["followers"].items():
+            lines.append(
+                f"| asynchronous commit for {name}'s connections | {fmt(f['asynchronous_vs_durable'])}x durable | see notes |"
+            )
+    lines.append("")
+    return lines
+
+
+def _closing(targets: list[tuple[str, str, str, bool | None]]) -> list[str]:
+    met = [t for t in targets if t[3] is True and t[1] != "reported"]
+    missed = [t for t in targets if t[3] is False]
+    unmeasured = [t for t in targets if t[3] is None and t[1] != "reported"]
+    lines = ["## Closing note", ""]
+    lines.append(
+        f"Targets met ({len(met)}): "
+        + ("; ".join(f"{t[0]} {t[2]} ({t[1]})" for t in met) or "none")
+        + "."
+    )
+    lines.append("")
+    lines.append(
+        f"Targets missed ({len(missed)}): "
+        + ("; ".join(f"{t[0]} {t[2]} ({t[1]})" for t in missed) or "none")
+        + "."
+    )
+    if unmeasured:
+        lines += ["", "Not measured: " + "; ".join(t[0] for t in unmeasured) + "."]
+    lines.append("")
+    notes = ROOT / "bench" / "NOTES.md"
+    if notes.exists():
+        lines += notes.read_text().splitlines()
+    return lines
+
+
+# Plot helpers.
+
+
+def _errorbar(
+    ax: Any,
+    xs: list[int],
+    spreads: list[dict[str, float]],
+    label: str,
+    style: str = "-o",
+) -> None:
+    medians = [s["median"] for s in spreads]
+    low = [s["median"] - s["low"] for s in spreads]
+    high = [s["high"] - s["median"] for s in spreads]
+    ax.errorbar(xs, medians, yerr=[low, high], fmt=style, capsize=3, label=label)
+
+
+def _save(fig: Any, name: str) -> Path:
+    path = PLOTS / name
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
