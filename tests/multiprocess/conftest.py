@@ -110,7 +110,10 @@ def own_database(empty_database: dict[str, Any]) -> dict[str, Any]:
 @pytest.fixture
 def observer(own_database: dict[str, Any]) -> Iterator[Bank]:
     """A bank in the test process that records commands and reads; no follower."""
-    bank = Bank(eventsourcing_env(own_database), process_inline=False)
+    # Two connections per application, not five: the processes under test
+    # need their share of the server's 100.
+    env = eventsourcing_env(own_database) | {"POSTGRES_POOL_SIZE": "2"}
+    bank = Bank(env, process_inline=False)
     try:
         yield bank
     finally:
