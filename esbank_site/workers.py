@@ -90,8 +90,9 @@ _SELECT_HOLDERS = """
 """
 
 
-# The migration that creates the event store's tables (see its docstring).
-TABLES_MIGRATION = ("esbank_site", "0001_event_store_tables")
+# The last migration that creates tables the workers use: the event store's
+# (0001), then the projections' (0002); see their docstrings.
+TABLES_MIGRATION = ("esbank_site", "0002_projection_tables")
 
 
 class UnknownFollowerError(LookupError):
