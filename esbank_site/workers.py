@@ -365,7 +365,9 @@ class ProjectionWorker(FollowerWorker):
         super().__init__(processor, database, stopping, **options)
         self.projection = processor.projection
         self.application_class = application_class
-        self.env = dict(env)
+        # The runner's view writes from one thread: one connection will do.
+        pool_size = f"{self.projection.name.upper()}_POSTGRES_POOL_SIZE"
+        self.env = {pool_size: "1"} | dict(env)
 
     def _lead(self, conn: psycopg.Connection[Any]) -> None:
         self.holding.set()
