@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -31,6 +32,12 @@ from accounts.forms import (
     OpenAccountForm,
     TransferForm,
     VersionForm,
+)
+from accounts.projections import (
+    MAX_PER_PAGE,
+    SORTS,
+    AccountsPage,
+    AccountsQuery,
 )
 from esbank_site import bank
 from esbank_site.http import staff_required
@@ -269,38 +276,45 @@ def close_account(request: HtmxHttpRequest, account_id: UUID) -> HttpResponse:
 
 
 def customer_accounts_context(request: HtmxHttpRequest) -> dict[str, Any]:
-    """The signed-in customer's accounts and what they hold in all."""
-    owner = request.user.get_username()
-    accounts = bank.accounts().get_accounts(
-        bank.accounts().list_owner_account_ids(owner)
+    """The signed-in customer's accounts and their total, from one read."""
+    query = AccountsQuery(
+        owner=request.user.get_username(),
+        sort="opened",
+        descending=False,
+        per_page=MAX_PER_PAGE,
     )
-    open_accounts = [a for a in accounts if not a.is_closed]
+    page = bank.accounts_list().get_accounts_page(query)
     return {
-        "accounts": accounts,
-        "total": sum((a.balance for a in open_accounts), Decimal("0.00")),
-        "open_count": len(open_accounts),
+        "accounts": page.rows,
+        "total": page.total_balance,
+        "list_behind": _list_behind(page),
         "open_form": OpenAccountForm(),
     }
 
 
 def all_accounts_context(request: HtmxHttpRequest) -> dict[str, Any]:
-    """One page of every account in the bank, in opening order (for staff)."""
-    count = bank.accounts().count_accounts()
-    pages = max(1, -(-count // ACCOUNTS_PER_PAGE))
-    try:
-        page = int(request.GET.get("page", "1"))
-    except ValueError:
-        page = 1
-    page = min(max(page, 1), pages)
-    ids = bank.accounts().list_account_ids(
-        after=(page - 1) * ACCOUNTS_PER_PAGE, limit=ACCOUNTS_PER_PAGE
+    """A page of every account, searched and sorted as asked (for staff)."""
+    query = AccountsQuery.from_params(
+        request.GET.get("q"),
+        request.GET.get("sort") or "-opened",
+        request.GET.get("page"),
+        ACCOUNTS_PER_PAGE,
     )
+    page = bank.accounts_list().get_accounts_page(query)
     return {
-        "all_accounts": bank.accounts().get_accounts(ids),
-        "account_count": count,
-        "page": page,
-        "pages": pages,
-        "first_number": (page - 1) * ACCOUNTS_PER_PAGE + 1,
+        "accounts_page": page,
+        "all_accounts": page.rows,
+        "list_behind": _list_behind(page),
+        "search": query.search,
+        "sorted_by": query.sort,
+        "sort_params": {
+            key: _list_params(query, sort=sort, page=1)
+            for key, sort in _next_sorts(query).items()
+        },
+        "panel_params": _list_params(query),
+        "previous_params": _list_params(query, page=query.page - 1),
+        "next_params": _list_params(query, page=query.page + 1),
+        "first_number": query.offset + 1,
     }
 
 
@@ -324,6 +338,31 @@ def _own_account(request: HtmxHttpRequest, account_id: UUID) -> AccountSummary:
     if not _owns(request, account):
         raise PermissionDenied
     return account
+
+
+def _list_behind(page: AccountsPage) -> int:
+    """How many Accounts events the list has yet to take in (0: up to date)."""
+    head = max(
+        (s.leader_position for s in bank.get_bank().processor_status()), default=0
+    )
+    return max(0, head - page.position)
+
+
+def _next_sorts(query: AccountsQuery) -> dict[str, str]:
+    """For each sortable column, the ``sort`` that a click on it asks for."""
+    sorts = {}
+    for key in SORTS:
+        # A second click on the current column turns its direction around.
+        again = query.sort == key and query.descending == SORTS[key]
+        sorts[key] = f"-{key}" if again else key
+    return sorts
+
+
+def _list_params(query: AccountsQuery, **changes: object) -> str:
+    """The query string that asks for ``query`` again, with ``changes``."""
+    params = {"q": query.search, "sort": query.sort_param, "page": query.page}
+    params |= changes
+    return urlencode({key: value for key, value in params.items() if value != ""})
 
 
 def _wants_fragment(request: HtmxHttpRequest) -> bool:

@@ -563,7 +563,7 @@ def test_database_trouble_on_a_page_is_503_too(alice_client, monkeypatch):
     def unreachable(*args, **kwargs):
         raise DjangoOperationalError("connection refused")
 
-    monkeypatch.setattr(bank.accounts(), "list_owner_account_ids", unreachable)
+    monkeypatch.setattr(bank.accounts_list(), "get_accounts_page", unreachable)
     response = alice_client.get("/")
     assert response.status_code == 503
     assert response["Retry-After"] == "5"

@@ -182,3 +182,38 @@ def test_timeline_marks_the_versions_with_snapshots(
     ).content.decode()
     assert 'id="state-balance" class="money" data-amount="148.00"' in state
     assert django_bank.accounts.get_account(alice_account).balance == Decimal("149.00")
+
+
+def test_staff_search_accounts_by_owner_or_name(
+    staff_client, alice_account, alice_savings, bob_account
+):
+    html = staff_client.get("/?q=SAV").content.decode()
+    assert f'data-account-id="{alice_savings}"' in html
+    assert f'data-account-id="{alice_account}"' not in html
+    assert "1 of 3 accounts match “SAV”" in html
+    fragment = staff_client.get("/accounts/panel/?q=bob", headers=HX).content.decode()
+    assert f'data-account-id="{bob_account}"' in fragment
+    assert f'data-account-id="{alice_account}"' not in fragment
+    # The panel keeps polling for the same search.
+    assert 'hx-get="/accounts/panel/?q=bob&amp;sort=-opened&amp;page=1"' in fragment
+
+
+def test_staff_sort_accounts_by_balance(
+    staff_client, alice_account, alice_savings, bob_account
+):
+    html = staff_client.get("/?sort=balance").content.decode()
+    order = re.findall(r'<tr class="[^"]*" data-account-id="([^"]+)"', html)
+    assert order == [str(alice_account), str(bob_account), str(alice_savings)]
+    assert 'href="?q=&amp;sort=-balance' not in html  # empty search left out
+    assert 'href="?sort=-balance&amp;page=1"' in html  # a second click flips it
+
+
+def test_account_lists_show_the_total_from_the_same_read(
+    staff_client, alice_client, alice_account, alice_savings, bob_account
+):
+    staff = staff_client.get("/").content.decode()
+    assert 'id="accounts-total" class="money" data-amount="150.00"' in staff
+    customer = alice_client.get("/").content.decode()
+    assert (
+        'id="customer-total" class="money stat-value" data-amount="100.00"' in customer
+    )
