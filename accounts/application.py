@@ -43,6 +43,7 @@ from accounts.errors import (
     AccountNotFoundError,
     ConflictError,
     IdempotencyKeyReusedError,
+    VersionNotFoundError,
 )
 from accounts.money import to_amount, to_overdraft_limit
 
@@ -336,12 +337,18 @@ class Accounts(Application):
     # Helpers.
 
     def _get_account(self, account_id: UUID, version: int | None = None) -> Account:
+        if version is not None and version < 1:
+            raise VersionNotFoundError(account_id, version)
         try:
             account: object = self.repository.get(account_id, version=version)
         except AggregateNotFoundError:
             raise AccountNotFoundError(account_id) from None
         if not isinstance(account, Account):
             raise AccountNotFoundError(account_id)
+        # The repository reads events up to ``version``: asked for a version
+        # the account has not reached, it would quietly return the latest.
+        if version is not None and account.version != version:
+            raise VersionNotFoundError(account_id, version, latest=account.version)
         return account
 
     def _get_events(self, account_id: UUID) -> list[DomainEvent]:

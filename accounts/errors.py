@@ -33,6 +33,18 @@ class AccountNotFoundError(BankError):
         self.account_id = account_id
 
 
+class VersionNotFoundError(BankError):
+    """Raised when asking for a version of an account that it never had."""
+
+    def __init__(
+        self, account_id: UUID, version: int, latest: int | None = None
+    ) -> None:
+        reach = f"; its latest is version {latest}" if latest else ""
+        super().__init__(f"Account {account_id} has no version {version}{reach}.")
+        self.account_id = account_id
+        self.version = version
+
+
 class AccountClosedError(BankError):
     """Raised when a command is sent to an account that has been closed."""
 

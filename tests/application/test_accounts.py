@@ -18,6 +18,7 @@ from accounts.errors import (
     InvalidAccountNameError,
     InvalidAmountError,
     SameAccountTransferError,
+    VersionNotFoundError,
 )
 from esbank_site.bank import Bank, eventsourcing_env
 
@@ -194,3 +195,9 @@ def test_version_conflicts_between_two_processes_are_retried(bank, database, ada
     bank.wait_until_processed()
     assert bank.accounts.get_account(ada).balance == Decimal("112.00")
     assert bank.ledger().get_ledger().balance == Decimal("112.00")
+
+
+@pytest.mark.parametrize("version", [0, -1, 3, 99])
+def test_a_version_the_account_never_had_is_refused(bank, ada, version):
+    with pytest.raises(VersionNotFoundError, match=f"has no version {version}"):
+        bank.accounts.get_account(ada, version=version)
