@@ -15,7 +15,7 @@ from uuid import uuid4
 from django import forms
 from django.core.exceptions import ValidationError
 
-from accounts.domain import MAX_NAME_LENGTH
+from accounts.domain import MAX_DESCRIPTION_LENGTH, MAX_NAME_LENGTH
 from accounts.errors import (
     AccountClosedError,
     AccountNotFoundError,
@@ -24,6 +24,7 @@ from accounts.errors import (
     InsufficientFundsError,
     InvalidAccountNameError,
     InvalidAmountError,
+    InvalidDescriptionError,
     SameAccountTransferError,
 )
 from accounts.money import to_amount
@@ -127,6 +128,25 @@ class AmountForm(CommandForm):
     }
 
 
+class DepositForm(AmountForm):
+    """Pay in an amount, with an optional reference for the statement."""
+
+    description = forms.CharField(
+        required=False,
+        max_length=MAX_DESCRIPTION_LENGTH,
+        label="Reference (optional)",
+        widget=forms.TextInput(
+            attrs={"placeholder": "e.g. Salary", "autocomplete": "off"}
+        ),
+    )
+
+    refusal_fields: ClassVar = {
+        InvalidAmountError: "amount",
+        InsufficientFundsError: "amount",
+        InvalidDescriptionError: "description",
+    }
+
+
 class TransferForm(AmountForm):
     """Send an amount to any account in the bank, by its account number."""
 
@@ -167,10 +187,20 @@ class CloseAccountForm(BankForm):
 
 
 class VersionForm(forms.Form):
-    """Which version of an account the staff timeline shows (latest if none)."""
+    """Which version of an account the staff timeline shows (latest if none).
+
+    Either a version number, or a moment (``at``): the account as it was
+    then, i.e. at the last event recorded at or before it.
+    """
 
     version = forms.IntegerField(
         min_value=1,
         required=False,
         error_messages={"invalid": "A version is a whole number, such as 3."},
+    )
+    at = forms.DateTimeField(
+        required=False,
+        label="As it was at",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}),
+        error_messages={"invalid": "Enter a date and time, such as 2026-11-29 14:30."},
     )

@@ -28,4 +28,9 @@ urlpatterns = [
         views.account_events,
         name="account_events",
     ),
+    path(
+        "staff/accounts/<uuid:account_id>/snapshot/",
+        views.take_snapshot,
+        name="take_snapshot",
+    ),
 ]

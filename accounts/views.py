@@ -29,6 +29,7 @@ from accounts.forms import (
     AmountForm,
     BankForm,
     CloseAccountForm,
+    DepositForm,
     OpenAccountForm,
     TransferForm,
     VersionForm,
@@ -83,7 +84,7 @@ class Action:
 
 
 DEPOSIT = Action(
-    "deposit", "Pay in", "Deposit", AmountForm, "accounts/_amount_form.html"
+    "deposit", "Pay in", "Deposit", DepositForm, "accounts/_amount_form.html"
 )
 WITHDRAW = Action(
     "withdraw", "Take out", "Withdraw", AmountForm, "accounts/_amount_form.html"
@@ -159,6 +160,12 @@ def account_events(request: HtmxHttpRequest, account_id: UUID) -> HttpResponse:
     latest = history[-1].version
     status = HTTPStatus.OK
     version = latest
+    if form.is_valid() and form.cleaned_data["at"] is not None:
+        try:
+            moment = form.cleaned_data["at"]
+            version = bank.accounts().get_account_at(account_id, moment).version
+        except AccountNotFoundError as not_yet:
+            form.add_error("at", str(not_yet))
     if not form.is_valid():
         status = HTTPStatus.UNPROCESSABLE_ENTITY
     elif form.cleaned_data["version"] is not None:
@@ -171,7 +178,9 @@ def account_events(request: HtmxHttpRequest, account_id: UUID) -> HttpResponse:
         "rows": [_event_row(event, snapshots) for event in reversed(history)],
         "version": version,
         "latest": latest,
-        "chosen": version != latest or form.cleaned_data.get("version") is not None,
+        "chosen": version != latest
+        or form.cleaned_data.get("version") is not None
+        or form.cleaned_data.get("at") is not None,
         "form": form,
         "snapshot_count": len(snapshots),
     }
@@ -181,6 +190,18 @@ def account_events(request: HtmxHttpRequest, account_id: UUID) -> HttpResponse:
         else "accounts/events.html"
     )
     return render(request, template, context, status=status)
+
+
+@require_POST
+@staff_required
+def take_snapshot(request: HtmxHttpRequest, account_id: UUID) -> HttpResponse:
+    """Staff: store a snapshot of the account now, then show the timeline."""
+    try:
+        version = bank.accounts().take_snapshot_now(account_id)
+    except AccountNotFoundError:
+        raise Http404(AccountNotFoundError(account_id)) from None
+    messages.success(request, f"Snapshot stored at version {version}.")
+    return redirect("accounts:account_events", account_id=account_id)
 
 
 # Commands.
@@ -216,12 +237,14 @@ def open_account(request: HtmxHttpRequest) -> HttpResponse:
 def deposit(request: HtmxHttpRequest, account_id: UUID) -> HttpResponse:
     """Pay money into one of the customer's accounts."""
     account = _own_account(request, account_id)
-    form = AmountForm(request.POST, auto_id=DEPOSIT.auto_id)
+    form = DepositForm(request.POST, auto_id=DEPOSIT.auto_id)
     if form.is_valid():
-        amount = form.cleaned_data["amount"]
         with form.refusals():
             bank.accounts().deposit(
-                account.id, amount, idempotency_key=form.idempotency_key(request.user)
+                account.id,
+                form.cleaned_data["amount"],
+                description=form.cleaned_data["description"],
+                idempotency_key=form.idempotency_key(request.user),
             )
     return _answer(request, account, DEPOSIT, form, "{} paid in.")
 

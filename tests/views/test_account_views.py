@@ -567,3 +567,30 @@ def test_database_trouble_on_a_page_is_503_too(alice_client, monkeypatch):
     response = alice_client.get("/")
     assert response.status_code == 503
     assert response["Retry-After"] == "5"
+
+
+def test_deposit_reference_is_stored_and_shown_on_the_statement(
+    alice_client, django_bank, alice_account
+):
+    response = alice_client.post(
+        f"/accounts/{alice_account}/deposit/",
+        {"amount": "12.00", "description": "Birthday money"},
+        follow=True,
+    )
+    assert "Birthday money" in response.content.decode()
+    last = django_bank.accounts.get_statement(alice_account)[-1]
+    assert (last.amount, last.description) == (Decimal("12.00"), "Birthday money")
+
+
+def test_overlong_deposit_reference_is_refused_in_place(
+    alice_client, django_bank, alice_account
+):
+    head = django_bank.accounts.recorder.max_notification_id()
+    response = alice_client.post(
+        f"/accounts/{alice_account}/deposit/",
+        {"amount": "12.00", "description": "x" * 141},
+        headers=HX,
+    )
+    assert response.status_code == 422
+    assert "at most 140 characters" in response.content.decode()
+    assert django_bank.accounts.recorder.max_notification_id() == head

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from esbank_site import bank
 from tests.views.conftest import HX
@@ -217,3 +219,53 @@ def test_account_lists_show_the_total_from_the_same_read(
     assert (
         'id="customer-total" class="money stat-value" data-amount="100.00"' in customer
     )
+
+
+# Time travel by moment, and snapshots on demand.
+
+
+def local(moment):
+    return timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+
+def test_timeline_shows_the_account_as_it_was_at_a_moment(
+    staff_client, alice_account, django_bank
+):
+    funded_at = django_bank.accounts.get_account(alice_account).last_activity_at
+    django_bank.accounts.deposit(alice_account, "5.00")
+    url = f"/staff/accounts/{alice_account}/events/"
+
+    response = staff_client.get(url, {"at": local(funded_at)})
+    assert response.status_code == 200
+    assert response.context["version"] == 2
+    assert 'id="state-balance" class="money" data-amount="100.00"' in response.text
+
+    response = staff_client.get(url, {"at": local(funded_at - timedelta(days=1))})
+    assert response.status_code == 422
+    assert "was not open yet" in response.text
+
+    response = staff_client.get(url, {"at": "yesterday"})
+    assert response.status_code == 422
+    assert "Enter a date and time" in response.text
+
+
+def test_staff_take_a_snapshot_and_the_timeline_marks_it(
+    staff_client, alice_account, django_bank
+):
+    response = staff_client.post(f"/staff/accounts/{alice_account}/snapshot/")
+    assert response.status_code == 302
+    assert django_bank.accounts.get_snapshot_versions(alice_account) == [2]
+    page = staff_client.get(response["Location"])
+    assert 'data-version="2" data-type="Deposited" data-snapshot="true"' in page.text
+    assert "Snapshot stored at version 2." in page.text
+
+
+def test_customers_cannot_take_snapshots(alice_client, alice_account, django_bank):
+    url = f"/staff/accounts/{alice_account}/snapshot/"
+    assert alice_client.post(url).status_code == 403
+    assert django_bank.accounts.get_snapshot_versions(alice_account) == []
+
+
+def test_the_staff_nav_links_the_event_feed(staff_client, alice_client):
+    assert 'href="/staff/notifications/"' in staff_client.get("/").text
+    assert 'href="/staff/notifications/"' not in alice_client.get("/").text
