@@ -14,7 +14,8 @@ from esbank_site import workers
 
 class Command(BaseCommand):
     help = (
-        "Run the followers (all, or those named: ledger, transactions, ...) "
+        "Run the followers (all, or those named: ledger, transactions, "
+        "accountslist) "
         "until SIGTERM or Ctrl-C. Needs PostgreSQL. Only one process at a "
         "time processes a given follower; a second one waits as a standby."
     )
