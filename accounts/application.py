@@ -367,13 +367,21 @@ class Accounts(Application):
         idempotency_key: str | None,
         *account_ids: UUID,
     ) -> UUID:
-        """Run a money-moving command at most once per idempotency key.
+        """Run a money-moving command once, and at most once per idempotency key.
 
         A receipt saved in the same transaction as the money records the
         outcome. The same key and command again returns that outcome; a
         concurrent duplicate loses the race on the receipt's version, retries,
         and then finds the receipt.
+
+        Every attempt uses the same transaction id. If a save committed but
+        its reply was lost (the library retries an insert after a dropped
+        connection, and the retry then collides with the committed events),
+        the next attempt finds that id among the account's new events and
+        returns it, instead of moving the money a second time.
         """
+        transaction_id = uuid4()
+        loaded: dict[UUID, int] = {}  # version of the first account, as loaded
 
         def attempt() -> UUID:
             receipt: Receipt | None = None
@@ -383,8 +391,10 @@ class Accounts(Application):
                     if receipt.command != command:
                         raise IdempotencyKeyReusedError
                     return receipt.transaction_id
-            transaction_id = uuid4()
+            if loaded and self._has_recorded(transaction_id, *loaded.popitem()):
+                return transaction_id
             accounts = move(transaction_id)
+            loaded[accounts[0].id] = accounts[0].version - 1
             if idempotency_key is not None:
                 receipt = Receipt(
                     idempotency_key=idempotency_key,
@@ -396,6 +406,15 @@ class Accounts(Application):
             return transaction_id
 
         return self._retrying(attempt, *account_ids)
+
+    def _has_recorded(
+        self, transaction_id: UUID, account_id: UUID, after_version: int
+    ) -> bool:
+        """Whether an event after ``after_version`` carries ``transaction_id``."""
+        return any(
+            getattr(e, "transaction_id", None) == transaction_id
+            for e in self.events.get(account_id, gt=after_version)
+        )
 
     def _find_receipt(self, idempotency_key: str) -> Receipt | None:
         try:

@@ -201,3 +201,25 @@ def test_version_conflicts_between_two_processes_are_retried(bank, database, ada
 def test_a_version_the_account_never_had_is_refused(bank, ada, version):
     with pytest.raises(VersionNotFoundError, match=f"has no version {version}"):
         bank.accounts.get_account(ada, version=version)
+
+
+def test_a_commit_whose_reply_was_lost_is_not_repeated(bank, ada, bob, monkeypatch):
+    # The save commits, then the connection drops before the reply: the
+    # library's retry of the insert collides with what was committed.
+    real_save = bank.accounts.save
+    lost = []
+
+    def save_then_lose_the_reply(*objs, **kwargs):
+        recordings = real_save(*objs, **kwargs)
+        if not lost:
+            lost.append(recordings)
+            raise IntegrityError
+        return recordings
+
+    monkeypatch.setattr(bank.accounts, "save", save_then_lose_the_reply)
+    transaction_id = bank.accounts.transfer(ada, bob, "30")
+    assert lost
+    assert bank.accounts.get_account(ada).balance == Decimal("70.00")
+    assert bank.accounts.get_account(bob).balance == Decimal("30.00")
+    [line] = bank.accounts.get_statement(bob)
+    assert line.transaction_id == transaction_id
