@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET
 from accounts.views import all_accounts_context, customer_accounts_context
 from esbank_site.bank import get_bank
 from esbank_site.middleware import DATABASE_TROUBLE, trouble_response
+from esbank_site.workers import processor_holders
 from ledger.views import ledger_context, transactions_context
 
 if TYPE_CHECKING:
@@ -47,12 +48,20 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
 @never_cache
 @require_GET
 def health(request: HttpRequest) -> JsonResponse:
-    """Database reachable? Each processor's lag and last error. 503 if unhealthy."""
+    """Database reachable? Each processor's lag, holder and last error; 503 if not.
+
+    ``held_by`` names the ``run_processors`` worker holding a follower
+    (PostgreSQL only); ``processed_here`` says whether this web process runs
+    the followers itself, in which case ``failing`` and ``last_error`` are
+    its own (a worker's errors are in that worker's log).
+    """
     body: dict[str, Any] = {"status": "ok", "database": "ok", "processors": {}}
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
-        statuses = get_bank().processor_status()
+        bank = get_bank()
+        statuses = bank.processor_status()
+        holders = processor_holders(bank)
     except DATABASE_TROUBLE as error:
         logger.warning("Health check: database unreachable: %r", error)
         body |= {"status": "unhealthy", "database": "unreachable", "error": str(error)}
@@ -69,6 +78,8 @@ def health(request: HttpRequest) -> JsonResponse:
             "failures": s.failures,
             "last_error": s.last_error,
             "last_error_at": s.last_error_at,
+            "held_by": holders.get(s.name),
+            "processed_here": bank.process_inline or bool(bank.poll_interval),
         }
         for s in statuses
     }

@@ -247,11 +247,15 @@ def test_two_web_processes_and_a_processor_move_money_exactly_once(
     assert lag_after > lag_before > 0
     assert held_lag is not None
     assert max(p["lag"] for p in held_lag["processors"].values()) > 0
+    assert {p["held_by"] for p in held_lag["processors"].values()} == {None}
     # Every command answered 200 moved money once, and only those did.
     ledger = observer.ledger().get_ledger()
     assert ledger.transaction_count == funded + moved
     assert final_health is not None
     assert {p["lag"] for p in final_health["processors"].values()} == {0}
+    # /health/ of a web process names the worker holding each follower.
+    assert all(p["held_by"] for p in final_health["processors"].values())
+    assert {p["processed_here"] for p in final_health["processors"].values()} == {False}
     assert ledger.balance == sum(
         (observer.accounts.get_account(a).balance for a in everyone), Decimal(0)
     )

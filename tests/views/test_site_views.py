@@ -77,6 +77,8 @@ def test_health_reports_database_and_each_processor(client, django_bank, alice_a
     assert ledger["lag"] == 0
     assert ledger["last_error"] is None
     assert ledger["position"] == ledger["leader_position"] > 0
+    assert ledger["held_by"] is None  # SQLite: no separate worker
+    assert ledger["processed_here"] is True
 
 
 def test_health_is_503_when_a_processor_fails(client, django_bank, monkeypatch):
