@@ -296,6 +296,7 @@ def get_bank() -> Bank:
     from django.conf import settings  # noqa: PLC0415 (settings must be loaded)
     from django.db import connections  # noqa: PLC0415
 
+    check_tables_are_migrated(connections["default"])
     bank = Bank(
         eventsourcing_env(
             connections["default"].settings_dict,
@@ -307,6 +308,22 @@ def get_bank() -> Bank:
     )
     bank.start()
     return bank
+
+
+def check_tables_are_migrated(connection: Any) -> None:
+    """Refuse to build the bank before ``manage.py migrate`` made its tables.
+
+    Not only would the first command fail: the PostgreSQL module looks up
+    its composite types once, when the bank is built, so a process started
+    before the migration would fail every insert until it restarted.
+    """
+    from django.db.migrations.executor import MigrationExecutor  # noqa: PLC0415
+
+    executor = MigrationExecutor(connection)
+    targets = executor.loader.graph.leaf_nodes("esbank_site")
+    if executor.migration_plan(targets):
+        msg = "The bank's tables are not there yet: run `manage.py migrate` first."
+        raise ImproperlyConfigured(msg)
 
 
 def close_bank() -> None:

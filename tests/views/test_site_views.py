@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management import call_command
 from django.db import OperationalError as DjangoOperationalError
+from django.db import connection
 from django.test import RequestFactory
 from eventsourcing.persistence import OperationalError
 
 from esbank_site import bank, views
+from esbank_site.bank import check_tables_are_migrated
 from tests.views.conftest import HX
 
 
@@ -142,3 +147,16 @@ def test_trouble_page_for_htmx_is_a_notice_not_a_page(
     response = alice_client.get(f"/accounts/{alice_account}/summary/", headers=HX)
     assert response.status_code == 503
     assert response.content.decode().startswith('<div class="notice notice-error"')
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_bank_refuses_to_start_before_migrate():
+    check_tables_are_migrated(connection)  # migrated: no complaint
+    call_command("migrate", "esbank_site", "zero", verbosity=0)
+    try:
+        with pytest.raises(
+            ImproperlyConfigured, match=r"run `manage\.py migrate` first"
+        ):
+            check_tables_are_migrated(connection)
+    finally:
+        call_command("migrate", verbosity=0)
