@@ -29,7 +29,9 @@ run: install
 WEB_CONCURRENCY ?= 3
 BIND ?= 127.0.0.1:8000
 # Sync workers serve one request at a time: two connections per application.
-WEB_ENV := ESBANK_PROCESS_INLINE=0 ESBANK_POLL_INTERVAL=0 POSTGRES_POOL_SIZE=$${POSTGRES_POOL_SIZE:-2}
+# Plain HTTP on BIND unless DJANGO_HTTPS=1 (behind a proxy that ends TLS).
+WEB_ENV := ESBANK_PROCESS_INLINE=0 ESBANK_POLL_INTERVAL=0 POSTGRES_POOL_SIZE=$${POSTGRES_POOL_SIZE:-2} \
+  DJANGO_HTTPS=$${DJANGO_HTTPS:-0}
 serve: install
 	@case "$$DATABASE_URL" in postgres://*|postgresql://*) ;; \
 	  *) echo "make serve needs DATABASE_URL=postgres://USER:PASSWORD@HOST:5432/NAME" \

@@ -91,6 +91,10 @@ class Site:
                 "DJANGO_SECRET_KEY": self.secret_key,
                 "DJANGO_DEBUG": "0",
                 "DJANGO_ALLOWED_HOSTS": HOST,
+                # gunicorn speaks plain HTTP here: no redirect to https, no
+                # secure-only cookies; and no throttle on the load it drives.
+                "DJANGO_HTTPS": "0",
+                "ESBANK_MONEY_POSTS_PER_MINUTE": "0",
                 # What `make serve` gives web processes (see the Makefile).
                 "ESBANK_PROCESS_INLINE": "0",
                 "ESBANK_POLL_INTERVAL": "0",

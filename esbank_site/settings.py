@@ -1,14 +1,21 @@
 """Django settings for Event Sourced Bank: one file, read from the environment.
 
 Run locally with no environment at all (``make run``); in production set at
-least DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS and DATABASE_URL.
+least DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS and DATABASE_URL. With
+DJANGO_DEBUG off the site is HTTPS-only (HSTS, secure cookies, a redirect to
+https) unless DJANGO_HTTPS=0 says it is served over plain HTTP on purpose,
+as ``make serve`` on 127.0.0.1 and the tests' live servers are.
+docs/SECURITY.md explains every setting below that guards the site.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import tempfile
 import warnings
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -40,12 +47,69 @@ if not SECRET_KEY:
         raise ImproperlyConfigured(msg)
     # DANGER: a well-known key, for local development and tests only.
     SECRET_KEY = "django-insecure-esbank-local-development-only"  # noqa: S105
+elif not DEBUG and (len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5):
+    # Sessions and CSRF tokens are only as strong as this key.
+    msg = (
+        "DJANGO_SECRET_KEY is too weak: give at least 50 random characters, e.g. "
+        "python3 -c 'import secrets; print(secrets.token_urlsafe(50))'."
+    )
+    raise ImproperlyConfigured(msg)
 
 ALLOWED_HOSTS = [
     host.strip()
     for host in os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
     if host.strip()
 ]
+
+# HTTPS only, by default whenever DEBUG is off. DJANGO_HTTPS=0 is for a
+# site served over plain HTTP on purpose: `make serve` on 127.0.0.1, the
+# tests' live servers. Behind a proxy that ends TLS, gunicorn trusts its
+# X-Forwarded-Proto from 127.0.0.1 (--forwarded-allow-ips for others), so
+# Django sees https requests as secure and the redirect does not loop.
+HTTPS = env_flag("DJANGO_HTTPS", default=not DEBUG)
+SECURE_SSL_REDIRECT = HTTPS
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+# DANGER: browsers remember HSTS for this long, for every subdomain, and
+# preloading is a promise to the browsers' lists; lower DJANGO_HSTS_SECONDS
+# (say to 300) while trying HTTPS out on a new domain.
+SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "31536000")) * HTTPS
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+SECURE_HSTS_PRELOAD = HTTPS
+# Django's defaults, stated because the site relies on them.
+# Load balancers may check health over plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^health/$"]
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Scripts never read the CSRF cookie: htmx sends the token from the page's
+# hx-headers (base.html).
+CSRF_COOKIE_HTTPONLY = True
+# Origins (scheme://host) allowed to POST besides the site's own host, e.g.
+# when a proxy rewrites the Host header; comma-separated.
+CSRF_TRUSTED_ORIGINS = [
+    origin.strip()
+    for origin in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",")
+    if origin.strip()
+]
+
+# What the pages may load: only the site's own files. No inline script or
+# style anywhere (base.html, bank.js), so neither needs a nonce. The same
+# shape as Django 6.0's SECURE_CSP, whose middleware can replace ours.
+SECURE_CSP = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:"],
+    "connect-src": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+    "base-uri": ["'none'"],
+    "object-src": ["'none'"],
+}
+# Browser features the bank never uses, switched off for every page.
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -54,6 +118,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "axes",
     "esbank_site",
     "accounts",
     "ledger",
@@ -61,6 +126,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "esbank_site.security.SecurityHeadersMiddleware",
     # Serves static/ itself (gunicorn serves no files): before anything else.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -71,7 +137,10 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "esbank_site.security.MoneyPostThrottleMiddleware",
     "esbank_site.middleware.BankTroubleMiddleware",
+    # Last, so its lockout page replaces whatever the login view answered.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "esbank_site.urls"
@@ -134,7 +203,66 @@ ESBANK_POLL_INTERVAL = float(os.environ.get("ESBANK_POLL_INTERVAL", "2.0")) or N
 # or 32 bytes; see the README for how to make one. Topics, ids and versions
 # stay readable. The key must stay the same for the life of the database.
 ESBANK_CIPHER_KEY = os.environ.get("CIPHER_KEY", "")
+if ESBANK_CIPHER_KEY:
+    try:
+        _cipher_key_bytes = len(base64.b64decode(ESBANK_CIPHER_KEY, validate=True))
+    except binascii.Error:
+        _cipher_key_bytes = 0
+    if _cipher_key_bytes not in {16, 24, 32}:
+        msg = (
+            "CIPHER_KEY must be a base64 key of 16, 24 or 32 bytes; make one with "
+            "AESCipher.create_key(32) (see the README)."
+        )
+        raise ImproperlyConfigured(msg)
 ESBANK_COMPRESS_EVENTS = env_flag("ESBANK_COMPRESS_EVENTS", default=False)
+
+# Login throttling (django-axes): after ESBANK_LOGIN_FAILURE_LIMIT wrong
+# passwords for one username from one address, that pair is refused for
+# ESBANK_LOGIN_COOLOFF_MINUTES, with a 429 page saying so. Attempts are kept
+# in the database, so every web process sees them.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("ESBANK_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(
+    minutes=float(os.environ.get("ESBANK_LOGIN_COOLOFF_MINUTES", "15"))
+)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "esbank_site.security.lockout_response"
+# Record failures, not every successful login.
+AXES_DISABLE_ACCESS_LOG = True
+# Behind N proxies of one's own, the client's address is the Nth from the
+# right of X-Forwarded-For; without them, REMOTE_ADDR (never a header a
+# client could forge).
+PROXY_COUNT = int(os.environ.get("DJANGO_PROXY_COUNT", "0"))
+if PROXY_COUNT:
+    AXES_IPWARE_PROXY_COUNT = PROXY_COUNT
+    AXES_IPWARE_PROXY_ORDER = "right-most"
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+
+# Money-moving POSTs (deposit, withdraw, transfer) per signed-in user and
+# minute; more are answered 429 with Retry-After (0: no limit). Counted in
+# the "throttle" cache, which is per process: with W web processes a user
+# gets up to W times this, unless ESBANK_THROTTLE_CACHE names a cache that
+# all processes share (see docs/SECURITY.md).
+ESBANK_MONEY_POSTS_PER_MINUTE = int(
+    os.environ.get("ESBANK_MONEY_POSTS_PER_MINUTE", "60")
+)
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "throttle": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "esbank-throttle",
+    },
+}
+if os.environ.get("ESBANK_THROTTLE_CACHE") == "database":
+    # Shared by every process; `manage.py createcachetable` makes the table.
+    CACHES["throttle"] = {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "esbank_throttle",
+    }
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

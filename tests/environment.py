@@ -10,3 +10,10 @@ os.environ.setdefault("ESBANK_INSECURE_DEV_KEY", "1")
 # Followers run inline after each command; no background thread in tests,
 # so every test sees a deterministic state.
 os.environ.setdefault("ESBANK_POLL_INTERVAL", "0")
+# Live servers and gunicorn in tests speak plain HTTP: no HTTPS redirect,
+# no secure-only cookies (tests/views/test_settings.py checks production's).
+os.environ.setdefault("DJANGO_HTTPS", "0")
+# Suites that drive the site as hard as they can (tests/multiprocess,
+# tests/adversarial) must not be throttled; tests of the throttle set their
+# own limit.
+os.environ.setdefault("ESBANK_MONEY_POSTS_PER_MINUTE", "100000")

@@ -45,9 +45,17 @@
     window.setTimeout(function () { item.remove(); }, 8000);
   }
 
+  // A 429 says how long to wait in Retry-After (seconds).
+  function slowDown(xhr) {
+    var wait = parseInt(xhr.getResponseHeader("Retry-After"), 10);
+    var when = wait > 0 ? "in " + wait + (wait === 1 ? " second" : " seconds") : "in a minute";
+    return "Too many requests in a short time. Nothing was changed; please try again " + when + ".";
+  }
+
   document.addEventListener("htmx:responseError", function (event) {
-    var status = event.detail.xhr.status;
-    toast(MESSAGES[status] || GENERIC);
+    var xhr = event.detail.xhr;
+    var status = xhr.status;
+    toast(status === 429 ? slowDown(xhr) : (MESSAGES[status] || GENERIC));
   });
 
   document.addEventListener("htmx:sendError", function () {
