@@ -310,6 +310,7 @@ def customer_accounts_context(request: HtmxHttpRequest) -> dict[str, Any]:
     return {
         "accounts": page.rows,
         "total": page.total_balance,
+        "list_position": page.position,
         "list_behind": _list_behind(page),
         "open_form": OpenAccountForm(),
     }
