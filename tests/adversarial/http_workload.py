@@ -121,6 +121,20 @@ def live_site(live_server: Any, django_bank: Bank, settings: Any) -> Iterator[Si
     )
 
 
+def serve_views_from(bank: Bank, monkeypatch: Any, settings: Any) -> None:
+    """Point the site's views at ``bank`` (users stay in Django's database).
+
+    For the Django test client on either database: the views reach the
+    bank only through ``esbank_site.bank.get_bank``.
+    """
+    from esbank_site import bank as site_bank  # noqa: PLC0415
+    from esbank_site import views as site_views  # noqa: PLC0415
+
+    monkeypatch.setattr(site_bank, "get_bank", lambda: bank)
+    monkeypatch.setattr(site_views, "get_bank", lambda: bank)
+    settings.ESBANK_MONEY_POSTS_PER_MINUTE = int(MONEY_POSTS_PER_MINUTE)
+
+
 def create_site_users(
     site: Site, usernames: list[str], staff: tuple[str, ...] = ()
 ) -> None:

@@ -24,9 +24,7 @@ from uuid import uuid4
 import pytest
 from django.test import Client
 
-from esbank_site import bank as site_bank
 from esbank_site import processing
-from esbank_site import views as site_views
 from esbank_site.audit import audit
 from tests.adversarial.http_workload import (
     ACCEPTED,
@@ -36,6 +34,7 @@ from tests.adversarial.http_workload import (
     assert_no_unexplained_movements,
     check_commands,
     report_line,
+    serve_views_from,
 )
 
 if TYPE_CHECKING:
@@ -87,9 +86,7 @@ class Crashes:
 @pytest.fixture
 def site_on(bank: Bank, monkeypatch: pytest.MonkeyPatch, settings: Any) -> Bank:
     """The site's views, on this test's bank (users stay in Django's database)."""
-    monkeypatch.setattr(site_bank, "get_bank", lambda: bank)
-    monkeypatch.setattr(site_views, "get_bank", lambda: bank)
-    settings.ESBANK_MONEY_POSTS_PER_MINUTE = 1_000_000
+    serve_views_from(bank, monkeypatch, settings)
     # A failed processor is retried after the next commit, not seconds
     # later: the failures then land all over the log, not only at its start.
     monkeypatch.setattr(processing, "MAX_BACKOFF_SECONDS", 0.0)

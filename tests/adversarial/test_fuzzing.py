@@ -1,0 +1,327 @@
+"""Whatever is posted to whichever form: never a 5xx, never a stray event.
+
+Suite 6, input fuzzing. Hypothesis (derandomized, a bounded number of
+examples) drives every POST form of the site through the Django test
+client, with the views on this test's bank, on SQLite and on PostgreSQL:
+opening, paying in, taking out, sending, closing, the staff's snapshot and
+logging in. Amounts come as NaN, sNaN, Infinity, -0, 1e3, 10.005, 1E+400,
+full-width and other scripts' digits, floats, 10 kB strings and the like;
+account numbers as the owner's, someone else's, unknown or malformed, in the
+URL and in the form; each field may be missing, duplicated or joined by
+extra ones; the sender may be the owner, another customer, staff or nobody.
+
+After every request: its status is below 500; the Accounts log grew by
+exactly one command (one transaction, opening or closing) if the request
+was accepted, by none otherwise (a repeat of an accepted token is accepted
+and records nothing); and every amount stored is quantized to pence, equal
+to the amount posted. Oversized bodies and too many fields get a 400.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from decimal import Decimal
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+from uuid import uuid4
+
+import pytest
+from django.test import Client
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from accounts.domain import (
+    AccountClosed,
+    AccountOpened,
+    Deposited,
+    TransferReceived,
+    TransferSent,
+    Withdrawn,
+)
+from esbank_site.audit import audit
+from tests.adversarial.http_workload import report_line, serve_views_from
+
+if TYPE_CHECKING:
+    from esbank_site.bank import Bank
+
+EXAMPLES = 200
+TEN_KB = "9" * 10_240
+
+NASTY_AMOUNTS = [
+    "NaN", "nan", "-NaN", "sNaN", "Infinity", "-Infinity", "inf", "-inf",
+    "-0", "-0.00", "+0", "0", "0.00", "0.001", "1e3", "1E3", "1E+3", "1e-2",
+    "10.005", "10.0000", "1E+400", "1e-400", "1000000.01", "1000000.00",
+    "999999.99", "0.01", "-5", "+5", " 5 ", "5.", ".5", "5.5.5", "1_000",
+    "1,000", "0x10", "£5", "5£", "５", "１０.５０", "١٢", "߁", "५", "Ⅻ", "½",  # noqa: RUF001
+    "5\n", "5\x00", "\x00", "", " ", TEN_KB, "9" * 400, "0" * 5000 + "1",
+    "1" + "0" * 7, "12345678.9", "3.14159", "2.50", "7",
+]  # fmt: skip
+
+VALID_AMOUNTS = st.decimals(min_value=Decimal("0.01"), max_value=500, places=2)
+# Valid amounts weigh as much as all the others, so that commands are
+# accepted often enough for the log to be checked after them too.
+AMOUNTS = st.one_of(
+    VALID_AMOUNTS.map(str),
+    VALID_AMOUNTS.map(str),
+    VALID_AMOUNTS.map(str),
+    VALID_AMOUNTS.map(str),
+    st.sampled_from(NASTY_AMOUNTS),
+    st.from_regex(r"[0-9]{1,8}(\.[0-9]{0,3})?", fullmatch=True),
+    st.decimals(allow_nan=True, allow_infinity=True).map(str),
+    st.floats().map(repr),
+    st.text(max_size=12),
+)
+TEXTS = st.one_of(
+    st.text(max_size=160),
+    st.sampled_from(["", " ", "\x00", "a\x00b", TEN_KB, "<script>", "'; --"]),
+)
+# Mostly a token never sent before, as a freshly rendered form has; then
+# anything, including tokens already used for another command.
+FRESH = "@fresh"
+TOKENS = st.one_of(
+    st.just(FRESH),
+    st.just(FRESH),
+    st.just(FRESH),
+    st.uuids().map(str),
+    st.sampled_from(["", " ", "reused", "x" * 101, "\x00", TEN_KB]),
+    st.text(max_size=20),
+)
+
+# Each form's fields, and the strategy for each field's values.
+FORMS: dict[str, dict[str, Any]] = {
+    "open_account": {"name": TEXTS},
+    "deposit": {"amount": AMOUNTS, "description": TEXTS, "token": TOKENS},
+    "withdraw": {"amount": AMOUNTS, "token": TOKENS},
+    "transfer": {"to_account": st.just("@to"), "amount": AMOUNTS, "token": TOKENS},
+    "close": {},
+    "snapshot": {},
+    "login": {"username": TEXTS, "password": TEXTS},
+}
+# Account numbers, as the URL or the transfer form may give them.
+ACCOUNT_IDS = ["own", "own_empty", "foreign", "unknown", "malformed"]
+MALFORMED_IDS = [
+    "not-a-uuid",
+    "",
+    "0" * 36,
+    "{00000000-0000-0000-0000-000000000000}",
+    TEN_KB,
+    "١٢٣",
+]
+
+
+@st.composite
+def posts(draw: st.DrawFn) -> dict[str, Any]:
+    """One POST: who sends it, to which form and account, with which fields."""
+    form = draw(st.sampled_from(list(FORMS)))
+    data: dict[str, Any] = {}
+    for name, values in FORMS[form].items():
+        shape = draw(st.sampled_from(["given"] * 6 + ["missing", "twice"]))
+        if shape == "given":
+            data[name] = draw(values)
+        elif shape == "twice":
+            data[name] = [draw(values), draw(values)]
+    extra = draw(st.dictionaries(st.text(min_size=1, max_size=12), TEXTS, max_size=3))
+    for name, value in extra.items():
+        data.setdefault(name, value)
+    return {
+        "form": form,
+        "data": data,
+        "who": draw(st.sampled_from(["owner"] * 8 + ["other", "staff", "nobody"])),
+        "account": draw(st.sampled_from(["own"] * 6 + ACCOUNT_IDS)),
+        "to": draw(st.sampled_from(["foreign", "own_empty", *ACCOUNT_IDS])),
+        "malformed": draw(st.sampled_from(MALFORMED_IDS)),
+        "htmx": draw(st.booleans()),
+    }
+
+
+class Fuzzer:
+    """Sends one fuzzed POST at a time and checks what it left in the log."""
+
+    def __init__(self, bank: Bank, users: dict[str, Any]) -> None:
+        self.bank = bank
+        self.clients = {"nobody": Client()}
+        for role, user in users.items():
+            self.clients[role] = Client()
+            self.clients[role].force_login(user)
+        self.owner_pk = users["owner"].pk
+        self.accounts = {
+            "own": bank.accounts.open_account("owner", "Current"),
+            "own_empty": bank.accounts.open_account("owner", "Empty"),
+            "foreign": bank.accounts.open_account("other", "Theirs"),
+            "unknown": uuid4(),
+        }
+        bank.accounts.deposit(self.accounts["own"], "1000.00")
+        self.position = bank.accounts.recorder.max_notification_id() or 0
+        self.receipts: set[str] = set()
+        self.tokens = itertools.count()
+        self.statuses: Counter[int] = Counter()
+        self.forms: Counter[str] = Counter()
+        self.accepted = 0
+        self.events = 0
+        self.amounts = 0
+
+    def account_id(self, which: str, malformed: str) -> str:
+        return malformed if which == "malformed" else str(self.accounts[which])
+
+    def path(self, post: dict[str, Any]) -> str:
+        account = self.account_id(post["account"], post["malformed"])
+        return {
+            "open_account": "/accounts/open/",
+            "deposit": f"/accounts/{account}/deposit/",
+            "withdraw": f"/accounts/{account}/withdraw/",
+            "transfer": f"/accounts/{account}/transfer/",
+            "close": f"/accounts/{account}/close/",
+            "snapshot": f"/staff/accounts/{account}/snapshot/",
+            "login": "/accounts/login/",
+        }[post["form"]]
+
+    def send(self, post: dict[str, Any]) -> None:
+        data = dict(post["data"])
+        for name, value in data.items():
+            if value == FRESH:
+                data[name] = f"fuzz-{next(self.tokens)}"
+            elif isinstance(value, list):
+                data[name] = [
+                    f"fuzz-{next(self.tokens)}" if v == FRESH else v for v in value
+                ]
+        if "to_account" in data:
+            to = self.account_id(post["to"], post["malformed"])
+            data["to_account"] = (
+                [to, to] if isinstance(data["to_account"], list) else to
+            )
+        headers = {"HX-Request": "true"} if post["htmx"] else {}
+        client = self.clients[post["who"]]
+        response = client.post(self.path(post), data, headers=headers)
+        self.statuses[response.status_code] += 1
+        self.forms[post["form"]] += 1
+        assert response.status_code < 500, response.content[:500]
+        self.check_log(post, data, response)
+
+    def check_log(
+        self, post: dict[str, Any], data: dict[str, Any], response: Any
+    ) -> None:
+        recorder, mapper = self.bank.accounts.recorder, self.bank.accounts.mapper
+        new = [
+            mapper.to_domain_event(n)
+            for n in recorder.select_notifications(
+                self.position, 1000, inclusive_of_start=False
+            )
+        ]
+        self.position = recorder.max_notification_id() or 0
+        self.events += len(new)
+        commands = len({e.transaction_id for e in new if isinstance(e, MONEY)}) + sum(
+            isinstance(e, AccountOpened | AccountClosed) for e in new
+        )
+        accepted = is_accepted(post, response)
+        token = last(data.get("token"))
+        key = f"{self.owner_pk}:{token.strip()}" if isinstance(token, str) else None
+        repeat = accepted and key in self.receipts
+        self.accepted += accepted
+        assert commands == (1 if accepted and not repeat else 0), (
+            post,
+            response.status_code,
+            new,
+        )
+        for event in new:
+            if hasattr(event, "idempotency_key"):
+                self.receipts.add(event.idempotency_key)
+            if isinstance(event, MONEY):
+                self.amounts += 1
+                # Stored in pence, as posted: "1000.00", never "1E+3".
+                assert event.amount.as_tuple().exponent == -2, event.amount
+                assert event.amount == Decimal(str(last(data["amount"])).strip())
+
+
+MONEY = (Deposited, Withdrawn, TransferSent, TransferReceived)
+
+
+def last(value: Any) -> Any:
+    """What Django reads for a field sent more than once: the last value."""
+    return value[-1] if isinstance(value, list) else value
+
+
+def is_accepted(post: dict[str, Any], response: Any) -> bool:
+    """Whether the bank carried out the command (login is not a command)."""
+    if post["form"] in {"login", "snapshot"}:
+        return False
+    if response.status_code == HTTPStatus.FOUND:
+        return not response["Location"].startswith("/accounts/login/")
+    return (
+        post["htmx"]
+        and response.status_code == HTTPStatus.OK
+        and "HX-Redirect" not in response
+    )
+
+
+@pytest.fixture
+def fuzzer(
+    bank: Bank, monkeypatch: pytest.MonkeyPatch, settings: Any, django_user_model: Any
+) -> Fuzzer:
+    serve_views_from(bank, monkeypatch, settings)
+    users = {
+        "owner": django_user_model.objects.create_user("owner", password="pw-owner-1"),
+        "other": django_user_model.objects.create_user("other", password="pw-other-1"),
+        "staff": django_user_model.objects.create_user(
+            "staff", password="pw-staff-1", is_staff=True
+        ),
+    }
+    return Fuzzer(bank, users)
+
+
+def test_fuzzed_posts_never_fail_and_record_only_accepted_commands(
+    fuzzer: Fuzzer, database: dict[str, Any]
+) -> None:
+    @hypothesis_settings(
+        max_examples=EXAMPLES,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(post=posts())
+    def send(post: dict[str, Any]) -> None:
+        fuzzer.send(post)
+
+    send()
+    fuzzer.bank.wait_until_processed()
+    report = audit(fuzzer.bank)
+    engine = database["ENGINE"].rsplit(".", 1)[-1]
+    print(
+        report_line(
+            f"fuzzing ({engine})",
+            requests=sum(fuzzer.statuses.values()),
+            forms=dict(fuzzer.forms),
+            statuses=dict(sorted(fuzzer.statuses.items())),
+            accepted=fuzzer.accepted,
+            events_checked=fuzzer.events,
+            amounts_checked=fuzzer.amounts,
+        )
+        + report_line(f"audit ({engine})", summary=report.summary())
+    )
+    assert fuzzer.accepted >= 10
+    assert report.ok, report.problems
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b"amount=1.00&description=" + b"x" * 3_000_000, id="3 MB"),
+        pytest.param(b"&".join(b"f%d=1" % n for n in range(1_500)), id="1500 fields"),
+    ],
+)
+def test_oversized_bodies_are_refused_with_400(fuzzer: Fuzzer, body: bytes) -> None:
+    before = fuzzer.bank.accounts.recorder.max_notification_id()
+    for who in ("owner", "nobody"):
+        response = fuzzer.clients[who].generic(
+            "POST",
+            f"/accounts/{fuzzer.accounts['own']}/deposit/",
+            body,
+            content_type="application/x-www-form-urlencoded",
+        )
+        print(report_line("oversized body", who=who, status=response.status_code))
+        # Anonymous senders are sent to log in before their body is read.
+        expected = HTTPStatus.BAD_REQUEST if who == "owner" else HTTPStatus.FOUND
+        assert response.status_code == expected
+    assert fuzzer.bank.accounts.recorder.max_notification_id() == before
