@@ -16,10 +16,11 @@ import sqlite3
 import sys
 import tempfile
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
-from bench import catchup, commits, pages, reads, report, web
+from bench import batching, catchup, commits, pages, reads, report, web
 from bench.common import QUICK, admin_connection, log
 
 SECTIONS = {
@@ -29,6 +30,7 @@ SECTIONS = {
     "web": lambda: web.run(3),
     "pages": lambda: pages.run(3),
     "catchup": catchup.run,
+    "batching": lambda: batching.run(3),
 }
 RESULTS = Path(tempfile.gettempdir()) / "esbank-bench" / "results.json"
 
@@ -42,16 +44,25 @@ def main() -> None:
     if options.from_results:
         results = json.loads(options.from_results.read_text())
     else:
-        results = {"machine": machine(), "quick": QUICK, "sections": {}}
+        results = {"machine": machine(), "quick": QUICK, "sections": {}, "failed": {}}
         started = time.monotonic()
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
         for name in options.only or SECTIONS:
             log(f"{name}: starting")
             section_started = time.monotonic()
-            results["sections"][name] = SECTIONS[name]()
-            results["sections"][name]["elapsed"] = time.monotonic() - section_started
-        results["elapsed"] = time.monotonic() - started
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps(results, indent=1, default=str))
+            try:
+                results["sections"][name] = SECTIONS[name]()
+            except Exception as error:  # noqa: BLE001 (report it, run the rest)
+                log(f"{name} failed: {error!r}")
+                traceback.print_exc()
+                results["failed"][name] = repr(error)
+            else:
+                results["sections"][name]["elapsed"] = (
+                    time.monotonic() - section_started
+                )
+            results["elapsed"] = time.monotonic() - started
+            # Saved after every section: a later failure loses nothing.
+            RESULTS.write_text(json.dumps(results, indent=1, default=str))
         log(f"results in {RESULTS}")
     if options.from_results or options.report or not options.only:
         written = report.write(results)

@@ -45,7 +45,7 @@ MODES: dict[str, dict[str, str]] = {
 
 def run() -> dict[str, Any]:
     events = sized(EVENTS, 10_000)
-    time_limit = float(sized(200, 60))
+    time_limit = float(sized(100, 60))
     with postgres_database("catchup", tables=False) as database:
         site = Site(database)
         site.manage("migrate", "--noinput")

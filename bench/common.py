@@ -151,6 +151,30 @@ def admin_connection() -> psycopg.Connection[Any]:
     return connect(POSTGRES_URL, autocommit=True)
 
 
+def wait_for_connections(needed: int, timeout: float = 120.0) -> int:
+    """Wait until the shared server has ``needed`` connections free; how many.
+
+    Other work on the same server (test suites) comes and goes: starting
+    gunicorn workers while it is full only makes them fail to boot.
+    """
+    deadline = time.monotonic() + timeout
+    reported = False
+    while True:
+        with admin_connection() as admin:
+            row = admin.execute(
+                "SELECT current_setting('max_connections')::int"
+                " - current_setting('superuser_reserved_connections')::int"
+                " - (SELECT count(*) FROM pg_stat_activity)"
+            ).fetchone()
+        free = int(row[0]) if row else 0
+        if free >= needed or time.monotonic() > deadline:
+            return free
+        if not reported:
+            log(f"waiting for {needed} free connections on the server ({free} now)")
+            reported = True
+        time.sleep(1)
+
+
 def drop_postgres_database(name: str) -> None:
     with admin_connection() as admin:
         admin.execute(
@@ -224,3 +248,33 @@ def rss_kib(pid: int) -> int:
             return int(line.split()[1])
     msg = f"No VmRSS for process {pid}."
     raise LookupError(msg)
+
+
+def catch_up(database: Mapping[str, Any], head: int, money_head: int) -> float:
+    """Read models (projections) to ``head``; followers to ``money_head``.
+
+    Used while building a benchmark's bank, before anything is measured.
+    """
+    started = time.monotonic()
+    bank = Bank(bank_env(database, POSTGRES_POOL_SIZE="1"), process_inline=False)
+    try:
+        for processor in bank.processors:
+            target = head if hasattr(processor, "projection") else money_head
+            while processor.position() < target:
+                if not processor.process(force=True, limit=5_000):
+                    msg = f"{processor.name} failed: {processor.last_error}"
+                    raise RuntimeError(msg)
+    finally:
+        bank.close()
+    return time.monotonic() - started
+
+
+def set_synchronous_commit(name: str, *, on: bool) -> None:
+    """Switch durability off for a database being built (new sessions only)."""
+    statement = (
+        "ALTER DATABASE {} RESET synchronous_commit"
+        if on
+        else "ALTER DATABASE {} SET synchronous_commit = off"
+    )
+    with admin_connection() as admin:
+        admin.execute(sql.SQL(statement).format(sql.Identifier(name)))

@@ -11,25 +11,21 @@ transaction panels show the same figures whatever the bank's size.
 from __future__ import annotations
 
 import contextlib
-import time
 from typing import TYPE_CHECKING, Any
-
-from psycopg import sql
 
 from bench.common import (
     Spread,
-    admin_connection,
-    bank_env,
+    catch_up,
     interleaved,
     log,
     paired_ratios,
     postgres_database,
+    set_synchronous_commit,
     sized,
 )
 from bench.load import Session, get
 from bench.servers import Server, Site
 from bench.web import page_latency
-from esbank_site.bank import Bank
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -106,45 +102,15 @@ def build(site: Site, database: Mapping[str, Any], size: int) -> dict[str, Any]:
     """
     name = database["NAME"]
     site.manage("migrate", "--noinput")
-    _set_synchronous_commit(name, on=False)
+    set_synchronous_commit(name, on=False)
     try:
         seeded = site.seed(
             "pages", "--accounts", str(size), "--deposits", str(DEPOSITS)
         )
         seconds = catch_up(database, seeded["head"], seeded["money_head"])
     finally:
-        _set_synchronous_commit(name, on=True)
+        set_synchronous_commit(name, on=True)
     return seeded | {"catch_up_seconds": seconds}
-
-
-def catch_up(database: Mapping[str, Any], head: int, money_head: int) -> float:
-    """Read models (projections) to the head; followers past the deposits.
-
-    The followers (ledger, transaction log) then hold the same deposits at
-    every size; their own catch-up over many events is figure 5.
-    """
-    started = time.monotonic()
-    bank = Bank(bank_env(database, POSTGRES_POOL_SIZE="1"), process_inline=False)
-    try:
-        for processor in bank.processors:
-            target = head if hasattr(processor, "projection") else money_head
-            while processor.position() < target:
-                if not processor.process(force=True, limit=5_000):
-                    msg = f"{processor.name} failed: {processor.last_error}"
-                    raise RuntimeError(msg)
-    finally:
-        bank.close()
-    return time.monotonic() - started
-
-
-def _set_synchronous_commit(name: str, *, on: bool) -> None:
-    statement = (
-        "ALTER DATABASE {} RESET synchronous_commit"
-        if on
-        else "ALTER DATABASE {} SET synchronous_commit = off"
-    )
-    with admin_connection() as admin:
-        admin.execute(sql.SQL(statement).format(sql.Identifier(name)))
 
 
 def _rss(server: Server) -> Callable[[], float]:

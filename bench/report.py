@@ -67,6 +67,8 @@ def write(results: dict[str, Any]) -> list[Path]:
             targets += found
             plots += drawn
     lines += _header(results)
+    for name, error in results.get("failed", {}).items():
+        lines += [f"**The {name} section failed in this run** (`{error}`).", ""]
     lines += ["## Targets", ""]
     lines += ["| figure | target | measured: median (min-max) | |", "|---|---|---|---|"]
     lines += [
@@ -153,6 +155,20 @@ def _write_path(
                     at_least(f["es_vs_conventional"], 1.0),
                 )
             )
+    paused = [
+        f"{n} client{'s' if n > 1 else ''}: {fmt(w['figures'][f'deposit {n}']['es_paused'], 0)} req/s, "
+        f"{fmt(w['figures'][f'deposit {n}']['es_paused_vs_conventional'])}x the conventional bank"
+        for n in clients
+        if "es_paused" in w["figures"][f"deposit {n}"]
+    ]
+    if paused:
+        lines += [
+            "",
+            "What the followers cost here: event-sourced deposits with `run_processors` "
+            "stopped for the measurement (it catches up before the next one): "
+            + "; ".join(paused)
+            + ".",
+        ]
     best = max(
         (
             w["figures"][f"{c} {n}"]["es_vs_raw"]
@@ -185,6 +201,19 @@ def _write_path(
         for bank, label in (("es", "event-sourced"), ("conventional", "conventional")):
             spreads = [w["figures"][f"{command} {n}"][bank] for n in clients]
             _errorbar(ax, clients, spreads, label)
+        if command == "deposit" and all(
+            "es_paused" in w["figures"][f"deposit {n}"] for n in clients
+        ):
+            paused_spreads = [
+                w["figures"][f"deposit {n}"]["es_paused"] for n in clients
+            ]
+            _errorbar(
+                ax,
+                clients,
+                paused_spreads,
+                "event-sourced, followers stopped",
+                style=":o",
+            )
         raw = [w["raw"]] + [
             w["raw_threads"][str(n)]
             if str(n) in w["raw_threads"]
@@ -413,6 +442,14 @@ def _followers(
                 pace["vs_write_rate"] >= 1.0,
             )
         )
+    if f.get("processors_exit_code") is not None:
+        lines += [
+            "",
+            f"**run_processors had exited (code {f['processors_exit_code']}) by the end of this figure.**",
+        ]
+    if f.get("processor_failures"):
+        lines += ["", "run_processors logged failures during this run (last ones):", ""]
+        lines += [f"    {line}" for line in f["processor_failures"]]
     drained = f["drained_seconds"]
     lines += [
         "",
@@ -541,6 +578,20 @@ def _levers(sections: dict[str, Any]) -> list[str]:
         lines.append(
             f"| aggregate cache (fast-forward) on `Accounts`, deposits | PostgreSQL {fmt(c['postgres']['cache_vs_plain'])}x, SQLite {fmt(c['sqlite']['cache_vs_plain'])}x the plain bank | proposed |"
         )
+    if (
+        "commits" in sections
+        and "optimistic_vs_plain" in sections["commits"]["postgres"]
+    ):
+        c = sections["commits"]
+        lines.append(
+            f"| optimistic receipts (save the receipt with the money, read it only on a conflict), deposits | PostgreSQL {fmt(c['postgres']['optimistic_vs_plain'])}x, SQLite {fmt(c['sqlite']['optimistic_vs_plain'])}x the plain bank | proposed |"
+        )
+    if "batching" in sections:
+        b = sections["batching"]
+        for name, f in b["followers"].items():
+            lines.append(
+                f"| {name} processes each pull of up to {b['batch']} notifications in one transaction | {fmt(f['batched_vs_one_by_one'])}x one transaction per event ({fmt(f['one_by_one'], 0)} -> {fmt(f['batched'], 0)} events/s); same ledger and log at the end: {'yes' if b.get('same_outcome') else 'NO'} | proposed |"
+            )
     if "reads" in sections:
         r = sections["reads"]
         lines.append(
@@ -549,6 +600,17 @@ def _levers(sections: dict[str, Any]) -> list[str]:
         lines.append(
             f"| snapshot every 200 events instead of 50, worst case / 10 events | PostgreSQL {fmt(r['postgres']['ratios']['every 200 worst'])}x, SQLite {fmt(r['sqlite']['ratios']['every 200 worst'])}x | no |"
         )
+        if "statement" in r["postgres"]["ratios"]:
+            for key, label in (
+                ("statement", "the bank's `get_statement` (every event)"),
+                (
+                    "last lines",
+                    "the last 100 lines, balances walked back from the account's (prototype)",
+                ),
+            ):
+                lines.append(
+                    f"| account page's statement: {label}, {r['postgres']['histories'][-1]:,} / 10 events | PostgreSQL {fmt(r['postgres']['ratios'][key])}x, SQLite {fmt(r['sqlite']['ratios'][key])}x | {'proposed' if key == 'last lines' else 'today'} |"
+                )
     if "db_functions" in sections:
         d = sections["db_functions"]
         lines.append(

@@ -102,6 +102,7 @@ def seed_web(users: int, per_user: int, histories: list[int]) -> dict[str, Any]:
             for length, account_id in zip(histories, history_ids, strict=True)
         },
         "staff_session": signed_in("bench-staff", staff=True),
+        "head": bank.accounts.recorder.max_notification_id() or 0,
     }
 
 

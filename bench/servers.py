@@ -16,12 +16,13 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bench.common import postgres_url, rss_kib
+from bench.common import postgres_url, rss_kib, wait_for_connections
 from bench.load import HOST, fetch
 
 if TYPE_CHECKING:
@@ -29,7 +30,10 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 60.0
-START_ATTEMPTS = 3
+# What run_processors prints, for when a figure looks wrong.
+LOGS = Path(tempfile.gettempdir()) / "esbank-bench" / "logs"
+START_ATTEMPTS = 5
+CONNECTIONS_PER_WORKER = 6
 
 
 def free_port() -> int:
@@ -119,6 +123,10 @@ class Site:
         )
         return seeded
 
+    def processor_logs(self) -> list[Path]:
+        """The logs of every run_processors started on this database."""
+        return sorted(LOGS.glob(f"run_processors-{self.database['NAME']}-*.log"))
+
     def _run(self, command: list[str]) -> str:
         done = subprocess.run(  # noqa: S603 (our own interpreter and scripts)
             command, env=self.env, cwd=ROOT, capture_output=True, check=False
@@ -154,7 +162,10 @@ class Site:
         if threads > 1:
             command += ["--threads", str(threads)]
         env = self.env | {"POSTGRES_POOL_SIZE": str(pool_size)}
+        # Each worker holds a few connections per application, and Django one.
+        needed = workers * (CONNECTIONS_PER_WORKER + pool_size * threads)
         for attempt in range(START_ATTEMPTS):
+            wait_for_connections(needed)
             process = subprocess.Popen(command, env=env, cwd=ROOT)  # noqa: S603
             server = Server(port, process, workers, threads)
             try:
@@ -165,7 +176,7 @@ class Site:
                 _stop(process)
                 if attempt == START_ATTEMPTS - 1:
                     raise
-                time.sleep(2)
+                time.sleep(5)
         try:
             yield server
         finally:
@@ -177,17 +188,52 @@ class Site:
     ) -> Iterator[subprocess.Popen[bytes]]:
         """``manage.py run_processors`` (all followers, or those named)."""
         command = [sys.executable, str(ROOT / "manage.py"), "run_processors", *names]
-        process = subprocess.Popen(  # noqa: S603
-            command,
-            env=self.env | dict(env or {}),
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        LOGS.mkdir(parents=True, exist_ok=True)
+        name = "-".join(names) or "all"
+        log_path = LOGS / f"run_processors-{self.database['NAME']}-{name}.log"
+        wait_for_connections(12)
+        with log_path.open("ab") as output:
+            process = subprocess.Popen(  # noqa: S603
+                command,
+                env=self.env | dict(env or {}),
+                cwd=ROOT,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
         try:
             yield process
         finally:
             _stop(process)
+
+
+class Followers:
+    """``run_processors`` for the whole of a benchmark, pausable."""
+
+    def __init__(self, site: Site) -> None:
+        self.site = site
+        self._stack: contextlib.ExitStack | None = None
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self._stack = contextlib.ExitStack()
+        self.process = self._stack.enter_context(self.site.processors())
+
+    def stop(self) -> None:
+        if self._stack is not None:
+            self._stack.close()
+        self._stack = None
+        self.process = None
+
+    def exit_code(self) -> int | None:
+        """None while running (or paused on purpose), else how it ended."""
+        return None if self.process is None else self.process.poll()
+
+    def __enter__(self) -> Followers:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
 
 
 def _wait_until_up(server: Server) -> None:
