@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 import sys
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.decorators import login_not_required
-from django.db import connection
+from django.db import OperationalError, connection, transaction
 from django.http import HttpRequest, JsonResponse
 from django.shortcuts import render
 from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from accounts.application import Accounts
 from accounts.views import all_accounts_context, customer_accounts_context
-from esbank_site.bank import get_bank
+from esbank_site.bank import SQLITE_ENGINE, get_bank
 from esbank_site.middleware import DATABASE_TROUBLE, trouble_response
 from esbank_site.workers import processor_holders
 from ledger.views import ledger_context, transactions_context
@@ -27,6 +29,10 @@ if TYPE_CHECKING:
     from esbank_site.http import HtmxHttpRequest
 
 logger = logging.getLogger(__name__)
+
+# How long /health/ waits for a lock on the events table before it reports
+# the table locked (commands then wait for ESBANK_DB_LOCK_TIMEOUT and fail).
+LOCK_PROBE_SECONDS = 0.5
 
 
 @require_GET
@@ -59,6 +65,14 @@ def health(request: HttpRequest) -> JsonResponse:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
+        lock = events_table_lock()
+        if lock is not None:
+            # Reading the processors' positions could wait on the same lock.
+            logger.warning("Health check: the events table is locked: %s", lock)
+            body |= {"status": "unhealthy", "database": "locked", "error": lock}
+            response = JsonResponse(body, status=HTTPStatus.SERVICE_UNAVAILABLE)
+            response["Retry-After"] = "5"
+            return response
         bank = get_bank()
         statuses = bank.processor_status()
         holders = processor_holders(bank)
@@ -87,6 +101,40 @@ def health(request: HttpRequest) -> JsonResponse:
         body["status"] = "unhealthy"
         return JsonResponse(body, status=HTTPStatus.SERVICE_UNAVAILABLE)
     return JsonResponse(body)
+
+
+def events_table_lock() -> str | None:
+    """Why a command could not write to the events table now, or None.
+
+    Another session holding a lock that keeps writers out (a SQLite write
+    transaction; a PostgreSQL EXCLUSIVE or ACCESS EXCLUSIVE table lock)
+    leaves the database reachable but the bank unable to record anything.
+    The probe takes, for a moment, the lock a writer needs, and gives up
+    after LOCK_PROBE_SECONDS.
+    """
+    table = f"{Accounts.name.lower()}_events"
+    settings = connection.settings_dict
+    try:
+        if settings["ENGINE"] == SQLITE_ENGINE:
+            # Django's own connection would wait its full busy timeout.
+            probe = sqlite3.connect(
+                settings["NAME"], timeout=LOCK_PROBE_SECONDS, isolation_level=None
+            )
+            try:
+                probe.execute("BEGIN IMMEDIATE")
+                probe.execute("ROLLBACK")
+            finally:
+                probe.close()
+        else:
+            with transaction.atomic(), connection.cursor() as cursor:
+                timeout = int(LOCK_PROBE_SECONDS * 1000)
+                cursor.execute(f"SET LOCAL lock_timeout = {timeout}")
+                cursor.execute(f"LOCK TABLE {table} IN ROW EXCLUSIVE MODE")
+    except (sqlite3.OperationalError, OperationalError) as error:
+        if "lock" not in str(error):
+            raise
+        return f"{table}: {error}"
+    return None
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

@@ -162,12 +162,21 @@ def create_site_users(
 
 
 @contextlib.contextmanager
-def gunicorn_site(tmp_path: Path, *, workers: int = 3) -> Iterator[Site]:
+def gunicorn_site(
+    tmp_path: Path,
+    *,
+    workers: int = 3,
+    web_database_port: int | None = None,
+    **web_env: str,
+) -> Iterator[Site]:
     """gunicorn and ``run_processors`` on a fresh, migrated PostgreSQL database.
 
     The web processes only record commands and read, as in production; the
-    worker follows the Accounts log. Everything is killed and the database
-    dropped afterwards; the processes' output is printed if anything failed.
+    worker follows the Accounts log. ``web_database_port`` makes the web
+    processes reach the database through another port (a proxy), and
+    ``web_env`` adds to their environment. Everything is killed and the
+    database dropped afterwards; the processes' output is printed if
+    anything failed.
     """
     name = f"esbank_test_http_{os.getpid()}_{next(_numbers)}"
     drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
@@ -185,7 +194,11 @@ def gunicorn_site(tmp_path: Path, *, workers: int = 3) -> Iterator[Site]:
         env = eventsourcing_env(database) | {"POSTGRES_POOL_SIZE": "2"}
         bank = Bank(env, process_inline=False)
         port = free_port()
-        spawner.start(
+        web_spawner = spawner
+        if web_database_port is not None:
+            proxied = database | {"PORT": str(web_database_port)}
+            web_spawner = Spawner(proxied, tmp_path, spawner.spawned)
+        web_spawner.start(
             "web",
             [
                 sys.executable,
@@ -198,7 +211,7 @@ def gunicorn_site(tmp_path: Path, *, workers: int = 3) -> Iterator[Site]:
                 "--graceful-timeout=5",
                 "--no-control-socket",
             ],
-            ESBANK_MONEY_POSTS_PER_MINUTE=MONEY_POSTS_PER_MINUTE,
+            **{"ESBANK_MONEY_POSTS_PER_MINUTE": MONEY_POSTS_PER_MINUTE} | web_env,
         )
         spawner.processor()
         wait_for(lambda: health(port) is not None, 60, f"serving on {port}")

@@ -257,7 +257,11 @@ def is_accepted(post: dict[str, Any], response: Any) -> bool:
 
 @pytest.fixture
 def fuzzer(
-    bank: Bank, monkeypatch: pytest.MonkeyPatch, settings: Any, django_user_model: Any
+    bank: Bank,
+    transactional_db: None,
+    monkeypatch: pytest.MonkeyPatch,
+    settings: Any,
+    django_user_model: Any,
 ) -> Fuzzer:
     serve_views_from(bank, monkeypatch, settings)
     users = {

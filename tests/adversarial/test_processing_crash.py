@@ -84,8 +84,17 @@ class Crashes:
 
 
 @pytest.fixture
-def site_on(bank: Bank, monkeypatch: pytest.MonkeyPatch, settings: Any) -> Bank:
-    """The site's views, on this test's bank (users stay in Django's database)."""
+def site_on(
+    bank: Bank,
+    transactional_db: None,
+    monkeypatch: pytest.MonkeyPatch,
+    settings: Any,
+) -> Bank:
+    """The site's views, on this test's bank (users stay in Django's database).
+
+    Transactional: a test inside one open SQLite transaction would hold the
+    write lock that /health/ probes for.
+    """
     serve_views_from(bank, monkeypatch, settings)
     # A failed processor is retried after the next commit, not seconds
     # later: the failures then land all over the log, not only at its start.
