@@ -456,7 +456,13 @@ def _account_page(
 
 def _summary(request: HtmxHttpRequest, account: AccountSummary) -> dict[str, Any]:
     """The account's figures, statement and chart, with its owner's other accounts."""
-    lines = bank.accounts().get_statement(account.id)
+    # The statement as of the balance shown: the account was read first, and
+    # a movement saved since then waits for the next refresh of the panel.
+    lines = [
+        line
+        for line in bank.accounts().get_statement(account.id)
+        if line.version <= account.version
+    ]
     others: list[AccountSummary] = []
     if _owns(request, account):
         owner_ids = bank.accounts().list_owner_account_ids(account.owner)

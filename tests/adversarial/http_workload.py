@@ -254,6 +254,23 @@ class Exchange:
     headers: dict[str, str]
     body: str
 
+    @classmethod
+    def of(
+        cls,
+        client: str,
+        method: str,
+        path: str,
+        response: Any,
+        fields: dict[str, str] | None = None,
+        *,
+        htmx: bool = False,
+    ) -> Exchange:
+        """An exchange made with Django's test client."""
+        return cls(
+            client, method, path, fields or {}, htmx, response.status_code,
+            0.0, 0.0, dict(response.headers), response.content.decode(),
+        )  # fmt: skip
+
 
 class Recorder:
     """Every exchange of every client, in the order they finished."""

@@ -18,6 +18,7 @@ checked against the recorded Accounts log at the position it stands for
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,7 @@ from esbank_site.audit import audit
 from tests.adversarial.http_workload import (
     COMMAND_STATUSES,
     Customer,
+    Exchange,
     History,
     HttpClient,
     Page,
@@ -187,3 +189,36 @@ def test_the_accounts_list_never_shows_half_a_transfer(
         )
     )
     assert page.amount("accounts-total") == history.bank_total_at(position)
+
+
+def test_an_account_page_shows_its_balance_and_statement_at_one_version(
+    django_bank: Any, django_user_model: Any
+) -> None:
+    """Its balance and its statement, read while deposits keep arriving."""
+    client = Client()
+    client.force_login(django_user_model.objects.create_user("ada"))
+    account = django_bank.accounts.open_account("ada", "Current")
+    deadline = time.monotonic() + 2
+
+    def keep_depositing() -> None:
+        while time.monotonic() < deadline:
+            django_bank.accounts.deposit(account, "1.00")
+
+    depositor = threading.Thread(target=keep_depositing)
+    depositor.start()
+    reads = []
+    path = f"/accounts/{account}/summary/"
+    while time.monotonic() < deadline:
+        response = client.get(path, headers={"HX-Request": "true"})
+        reads.append(Exchange.of("ada", "GET", path, response, htmx=True))
+    depositor.join()
+    figures = check_reads(reads, History.read(django_bank), {"ada": "ada"})
+    print(
+        report_line(
+            "account page under deposits",
+            pages=figures.pages,
+            figures_checked=figures.figures,
+            problems=len(figures.problems),
+        )
+    )
+    assert figures.problems == [], figures.problems[:5]
