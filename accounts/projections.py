@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -199,6 +200,10 @@ class AccountsListView(TrackingRecorder, ABC):
         """Add a new account's row."""
 
     @abstractmethod
+    def batch(self) -> AbstractContextManager[None]:
+        """Record the events given inside in one transaction."""
+
+    @abstractmethod
     def record_movement(
         self,
         account_id: UUID,
@@ -250,17 +255,52 @@ class AccountsListProjection(Projection[AccountsListView]):
     It follows every topic of the Accounts log, and events that change no
     row still move the tracking position: the list's position then reaches
     the log's head, so its lag reads 0 exactly when it is up to date.
+
+    The two legs of a transfer are saved together and follow each other in
+    the log. The sending leg is held back until the receiving one arrives,
+    and both are written in one transaction: a page never shows money that
+    has left one account and not yet reached the other. Until then the
+    position stays before the sending leg, so a crash in between replays it.
     """
 
     name = "AccountsList"
 
+    def __init__(self, view: AccountsListView) -> None:
+        super().__init__(view)
+        self._sent: tuple[Any, Tracking] | None = None
+
     @singledispatchmethod
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
         """Events that change no row (indexes, receipts) only move the position."""
+        self._write_held_back_leg()
         self.view.insert_tracking(tracking)
+
+    @process_event.register(TransferSent)
+    def _sent_leg(self, domain_event: Any, tracking: Tracking) -> None:
+        self._write_held_back_leg()
+        self._sent = (domain_event, tracking)
+
+    @process_event.register(TransferReceived)
+    def _received_leg(self, domain_event: Any, tracking: Tracking) -> None:
+        sent, self._sent = self._sent, None
+        if sent is None or sent[0].transaction_id != domain_event.transaction_id:
+            if sent is not None:
+                self._moved(*sent)
+            self._moved(domain_event, tracking)
+            return
+        with self.view.batch():  # both legs, one transaction
+            self._moved(*sent)
+            self._moved(domain_event, tracking)
+
+    def _write_held_back_leg(self) -> None:
+        """A sending leg not followed by its receiving leg is written alone."""
+        if self._sent is not None:
+            sent, self._sent = self._sent, None
+            self._moved(*sent)
 
     @process_event.register(AccountOpened)
     def _opened(self, domain_event: Any, tracking: Tracking) -> None:
+        self._write_held_back_leg()
         self.view.record_opened(
             AccountRow(
                 id=domain_event.originator_id,
@@ -279,8 +319,10 @@ class AccountsListProjection(Projection[AccountsListView]):
 
     @process_event.register(Deposited)
     @process_event.register(Withdrawn)
-    @process_event.register(TransferSent)
-    @process_event.register(TransferReceived)
+    def _deposited_or_withdrawn(self, domain_event: Any, tracking: Tracking) -> None:
+        self._write_held_back_leg()
+        self._moved(domain_event, tracking)
+
     def _moved(self, domain_event: Any, tracking: Tracking) -> None:
         self.view.record_movement(
             domain_event.originator_id,
@@ -292,6 +334,7 @@ class AccountsListProjection(Projection[AccountsListView]):
 
     @process_event.register(OverdraftLimitSet)
     def _limit_set(self, domain_event: Any, tracking: Tracking) -> None:
+        self._write_held_back_leg()
         self.view.record_overdraft_limit(
             domain_event.originator_id,
             domain_event.limit,
@@ -302,6 +345,7 @@ class AccountsListProjection(Projection[AccountsListView]):
 
     @process_event.register(AccountClosed)
     def _closed(self, domain_event: Any, tracking: Tracking) -> None:
+        self._write_held_back_leg()
         self.view.record_closed(
             domain_event.originator_id,
             domain_event.originator_version,

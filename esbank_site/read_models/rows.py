@@ -122,7 +122,11 @@ class AccountRows(AccountsListView):
         so an event the view has already seen still fails, before any work.
         The whole batch is then applied exactly once, or not at all. Only
         for a view that one thread writes to, such as a rebuild's shadow.
+        A batch inside a batch joins it.
         """
+        if self._batch is not None:
+            yield
+            return
         with self._transaction() as c:
             self._batch = _Batch(c)
             try:

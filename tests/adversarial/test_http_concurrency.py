@@ -153,15 +153,6 @@ def run_and_check(site: Site) -> None:
     assert report.ok, report.problems
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "The accounts list records each event in a transaction of its own "
-        "(ProjectionProcessor in esbank_site/processing.py, and the library's "
-        "ProjectionRunner under run_processors), so between the two legs of "
-        "a transfer, saved together, it shows a total the bank never had."
-    ),
-)
 def test_the_accounts_list_never_shows_half_a_transfer(
     django_bank: Any, django_user_model: Any
 ) -> None:
