@@ -94,6 +94,15 @@ class StatementLine:
 
 
 @dataclass(frozen=True)
+class RecentStatement:
+    """The latest movements of an account, and what came before them."""
+
+    lines: list[StatementLine]  # oldest first
+    opening_balance: Decimal  # the balance before the first of these lines
+    has_earlier: bool  # whether older movements exist
+
+
+@dataclass(frozen=True)
 class RecordedEvent:
     """A stored domain event, for the staff timeline."""
 
@@ -290,27 +299,43 @@ class Accounts(Application):
         lines = []
         balance = Decimal("0.00")
         for domain_event in self._get_events(account_id):
-            if not isinstance(domain_event, MONEY_EVENTS):
-                continue
-            amount = signed_amount(domain_event)
-            balance += amount
-            lines.append(
-                StatementLine(
-                    version=domain_event.originator_version,
-                    timestamp=domain_event.timestamp,
-                    kind=_KINDS[type(domain_event).__name__],
-                    amount=amount,
-                    balance=balance,
-                    transaction_id=domain_event.transaction_id,
-                    counterparty_id=_counterparty(domain_event),
-                    description=(
-                        domain_event.description
-                        if isinstance(domain_event, Deposited)
-                        else ""
-                    ),
-                )
-            )
+            if isinstance(domain_event, MONEY_EVENTS):
+                balance += signed_amount(domain_event)
+                lines.append(_statement_line(domain_event, balance))
         return lines
+
+    def get_recent_statement(
+        self, account_id: UUID, *, upto_version: int | None = None, limit: int = 100
+    ) -> RecentStatement:
+        """The latest ``limit`` movements up to ``upto_version``, oldest first.
+
+        Its cost does not grow with the account's history: the balance comes
+        from the account (a snapshot and the events after it), and the lines
+        are read newest first, working the running balance backwards from it.
+        """
+        account = self._get_account(account_id, upto_version)
+        balance = account.balance
+        newest_first: list[StatementLine] = []
+        has_earlier = False
+        lte = account.version
+        while lte >= 1 and not has_earlier:
+            page = list(
+                self.events.get(account_id, lte=lte, desc=True, limit=limit + 1)
+            )
+            if not page:
+                break
+            for domain_event in page:
+                if not isinstance(domain_event, MONEY_EVENTS):
+                    continue
+                if len(newest_first) == limit:
+                    has_earlier = True
+                    break
+                newest_first.append(_statement_line(domain_event, balance))
+                balance -= signed_amount(domain_event)
+            lte = page[-1].originator_version - 1
+        return RecentStatement(
+            lines=newest_first[::-1], opening_balance=balance, has_earlier=has_earlier
+        )
 
     def get_history(self, account_id: UUID) -> list[RecordedEvent]:
         """Every stored event of the account, oldest first, for staff."""
@@ -458,6 +483,22 @@ def _summarise(account: Account) -> AccountSummary:
         version=account.version,
         opened_at=account.created_on,
         last_activity_at=account.modified_on,
+    )
+
+
+def _statement_line(domain_event: Any, balance: Decimal) -> StatementLine:
+    """The statement's line for a money event, with the balance after it."""
+    return StatementLine(
+        version=domain_event.originator_version,
+        timestamp=domain_event.timestamp,
+        kind=_KINDS[type(domain_event).__name__],
+        amount=signed_amount(domain_event),
+        balance=balance,
+        transaction_id=domain_event.transaction_id,
+        counterparty_id=_counterparty(domain_event),
+        description=(
+            domain_event.description if isinstance(domain_event, Deposited) else ""
+        ),
     )
 
 

@@ -458,11 +458,11 @@ def _summary(request: HtmxHttpRequest, account: AccountSummary) -> dict[str, Any
     """The account's figures, statement and chart, with its owner's other accounts."""
     # The statement as of the balance shown: the account was read first, and
     # a movement saved since then waits for the next refresh of the panel.
-    lines = [
-        line
-        for line in bank.accounts().get_statement(account.id)
-        if line.version <= account.version
-    ]
+    # Only the latest lines are read, so the page does not grow with history.
+    statement = bank.accounts().get_recent_statement(
+        account.id, upto_version=account.version, limit=STATEMENT_LINES
+    )
+    lines = statement.lines
     others: list[AccountSummary] = []
     if _owns(request, account):
         owner_ids = bank.accounts().list_owner_account_ids(account.owner)
@@ -472,13 +472,14 @@ def _summary(request: HtmxHttpRequest, account: AccountSummary) -> dict[str, Any
         StatementRow(
             line, names.get(line.counterparty_id, "") if line.counterparty_id else ""
         )
-        for line in reversed(lines[-STATEMENT_LINES:])
+        for line in reversed(lines)
     ]
     return {
         "account": account,
         "lines": lines,
+        "opening_balance": statement.opening_balance,
+        "has_earlier": statement.has_earlier,
         "rows": rows,
-        "line_count": len(lines),
         "other_accounts": [other for other in others if not other.is_closed],
         "account_url": reverse("accounts:account_detail", args=[account.id]),
     }

@@ -130,11 +130,20 @@ class ChartPoint:
 
 @register.inclusion_tag("accounts/_chart.html")
 def balance_chart(
-    lines: Sequence[StatementLine], opened_at: datetime, currency: str = CURRENCY
+    lines: Sequence[StatementLine],
+    opened_at: datetime,
+    currency: str = CURRENCY,
+    opening_balance: Decimal = Decimal(0),
 ) -> dict[str, Any]:
-    """A step chart of the balance after each movement, drawn as inline SVG."""
+    """A step chart of the balance after each movement, drawn as inline SVG.
+
+    ``opening_balance`` is the balance before the first of ``lines``, when
+    they are only the latest movements of a longer history.
+    """
     shown = list(lines[-CHART_MAX_POINTS:])
-    start = lines[-len(shown) - 1].balance if len(lines) > len(shown) else Decimal(0)
+    start = (
+        lines[-len(shown) - 1].balance if len(lines) > len(shown) else opening_balance
+    )
     start_at = lines[-len(shown) - 1].timestamp if len(lines) > len(shown) else None
     balances = [start] + [line.balance for line in shown]
     low = min(*balances, Decimal(0))

@@ -223,3 +223,50 @@ def test_a_commit_whose_reply_was_lost_is_not_repeated(bank, ada, bob, monkeypat
     assert bank.accounts.get_account(bob).balance == Decimal("30.00")
     [line] = bank.accounts.get_statement(bob)
     assert line.transaction_id == transaction_id
+
+
+def test_recent_statement_is_the_tail_of_the_full_one(bank, ada, bob):
+    for n in range(1, 8):
+        bank.accounts.deposit(ada, n)
+        bank.accounts.transfer(ada, bob, "1.50")
+    bank.accounts.set_overdraft_limit(ada, "10")  # not a movement
+    bank.accounts.withdraw(ada, "3")
+    full = bank.accounts.get_statement(ada)
+
+    recent = bank.accounts.get_recent_statement(ada, limit=5)
+    assert recent.lines == full[-5:]
+    assert recent.opening_balance == full[-6].balance
+    assert recent.has_earlier
+
+    everything = bank.accounts.get_recent_statement(ada, limit=len(full))
+    assert everything.lines == full
+    assert everything.opening_balance == Decimal("0.00")
+    assert not everything.has_earlier
+
+
+def test_recent_statement_stops_at_a_version(bank, ada):
+    bank.accounts.deposit(ada, "5")
+    bank.accounts.deposit(ada, "7")
+    recent = bank.accounts.get_recent_statement(ada, upto_version=3, limit=10)
+    assert [line.balance for line in recent.lines] == [
+        Decimal("100.00"),
+        Decimal("105.00"),
+    ]
+
+
+def test_recent_statement_reads_no_more_than_it_shows(bank, ada, monkeypatch):
+    for _ in range(120):
+        bank.accounts.deposit(ada, "1")
+    recorder = bank.accounts.events.recorder
+    real_select_events = recorder.select_events
+    read = []
+
+    def counting_select_events(*args, **kwargs):
+        events = real_select_events(*args, **kwargs)
+        read.append(len(events))
+        return events
+
+    monkeypatch.setattr(recorder, "select_events", counting_select_events)
+    recent = bank.accounts.get_recent_statement(ada, limit=10)
+    assert len(recent.lines) == 10
+    assert sum(read) <= 11 + 50  # the page, and at most a snapshot's tail

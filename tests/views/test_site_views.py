@@ -143,7 +143,7 @@ def test_trouble_page_for_htmx_is_a_notice_not_a_page(
     def unreachable(*args, **kwargs):
         raise OperationalError("database is locked")
 
-    monkeypatch.setattr(bank.accounts(), "get_statement", unreachable)
+    monkeypatch.setattr(bank.accounts(), "get_recent_statement", unreachable)
     response = alice_client.get(f"/accounts/{alice_account}/summary/", headers=HX)
     assert response.status_code == 503
     assert response.content.decode().startswith('<div class="notice notice-error"')
