@@ -165,3 +165,20 @@ def django_bank(transactional_db: None) -> Iterator[Bank]:
     finally:
         close_bank()
         erase_events(env)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Show the figures suites print (requests, refusals, events checked).
+
+    pytest hides what a passing test prints; the suites' figures are the
+    point of running them, so they are repeated here, one block per test.
+    """
+    passed = terminalreporter.stats.get("passed", [])
+    printed = [(r.nodeid, r.capstdout.strip()) for r in passed if r.capstdout.strip()]
+    if not printed:
+        return
+    terminalreporter.section("figures printed by the suites")
+    for nodeid, text in printed:
+        terminalreporter.write_line(nodeid)
+        for line in text.splitlines():
+            terminalreporter.write_line(f"    {line}")
