@@ -272,17 +272,17 @@ class AccountsListProjection(Projection[AccountsListView]):
     @singledispatchmethod
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
         """Events that change no row (indexes, receipts) only move the position."""
-        self._write_held_back_leg()
+        self._settle_held_back_leg(tracking)
         self.view.insert_tracking(tracking)
 
     @process_event.register(TransferSent)
     def _sent_leg(self, domain_event: Any, tracking: Tracking) -> None:
-        self._write_held_back_leg()
+        self._settle_held_back_leg(tracking)
         self._sent = (domain_event, tracking)
 
     @process_event.register(TransferReceived)
     def _received_leg(self, domain_event: Any, tracking: Tracking) -> None:
-        sent, self._sent = self._sent, None
+        sent = self._held_back_leg_before(tracking)
         if sent is None or sent[0].transaction_id != domain_event.transaction_id:
             if sent is not None:
                 self._moved(*sent)
@@ -292,15 +292,27 @@ class AccountsListProjection(Projection[AccountsListView]):
             self._moved(*sent)
             self._moved(domain_event, tracking)
 
-    def _write_held_back_leg(self) -> None:
+    def _settle_held_back_leg(self, tracking: Tracking) -> None:
         """A sending leg not followed by its receiving leg is written alone."""
-        if self._sent is not None:
-            sent, self._sent = self._sent, None
+        sent = self._held_back_leg_before(tracking)
+        if sent is not None:
             self._moved(*sent)
+
+    def _held_back_leg_before(self, tracking: Tracking) -> tuple[Any, Tracking] | None:
+        """The held-back sending leg, if it comes before ``tracking``.
+
+        Processing that failed starts again from the recorded position,
+        before the held-back leg: that leg then comes again, and the copy
+        held from the failed attempt is dropped.
+        """
+        sent, self._sent = self._sent, None
+        if sent is None or sent[1].notification_id >= tracking.notification_id:
+            return None
+        return sent
 
     @process_event.register(AccountOpened)
     def _opened(self, domain_event: Any, tracking: Tracking) -> None:
-        self._write_held_back_leg()
+        self._settle_held_back_leg(tracking)
         self.view.record_opened(
             AccountRow(
                 id=domain_event.originator_id,
@@ -320,7 +332,7 @@ class AccountsListProjection(Projection[AccountsListView]):
     @process_event.register(Deposited)
     @process_event.register(Withdrawn)
     def _deposited_or_withdrawn(self, domain_event: Any, tracking: Tracking) -> None:
-        self._write_held_back_leg()
+        self._settle_held_back_leg(tracking)
         self._moved(domain_event, tracking)
 
     def _moved(self, domain_event: Any, tracking: Tracking) -> None:
@@ -334,7 +346,7 @@ class AccountsListProjection(Projection[AccountsListView]):
 
     @process_event.register(OverdraftLimitSet)
     def _limit_set(self, domain_event: Any, tracking: Tracking) -> None:
-        self._write_held_back_leg()
+        self._settle_held_back_leg(tracking)
         self.view.record_overdraft_limit(
             domain_event.originator_id,
             domain_event.limit,
@@ -345,7 +357,7 @@ class AccountsListProjection(Projection[AccountsListView]):
 
     @process_event.register(AccountClosed)
     def _closed(self, domain_event: Any, tracking: Tracking) -> None:
-        self._write_held_back_leg()
+        self._settle_held_back_leg(tracking)
         self.view.record_closed(
             domain_event.originator_id,
             domain_event.originator_version,

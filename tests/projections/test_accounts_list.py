@@ -319,3 +319,23 @@ def test_a_batch_is_applied_once_or_not_at_all(bank):
         Decimal("14.00"),
         bank.accounts.recorder.max_notification_id(),
     )
+
+
+def test_a_transfer_is_listed_whole_even_when_processing_restarts_between_legs(bank):
+    ada = bank.accounts.open_account("ada", "Current")
+    bob = bank.accounts.open_account("bob", "Current")
+    bank.accounts.deposit(ada, "100.00")
+    bank.process_inline = False
+    bank.accounts.transfer(ada, bob, "30.00")
+    [processor] = [p for p in bank.processors if p.name == "AccountsList"]
+
+    assert processor.process(force=True, limit=1)  # the sending leg: held back
+    balances = {row.owner: row.balance for row in list_page(bank).rows}
+    assert balances == {"ada": Decimal("100.00"), "bob": Decimal("0.00")}
+
+    # Processing starts again from the recorded position, as after a
+    # failure: the sending leg comes again, and both are written together.
+    assert processor.process(force=True)
+    balances = {row.owner: row.balance for row in list_page(bank).rows}
+    assert balances == {"ada": Decimal("70.00"), "bob": Decimal("30.00")}
+    assert (processor.failures, processor.status().lag) == (0, 0)
