@@ -56,6 +56,21 @@ DATABASE_TROUBLE: tuple[type[BaseException], ...] = (
 class LoginRequiredMiddleware(BaseLoginRequiredMiddleware):
     """Send anonymous visitors to the login page, htmx ones by HX-Redirect."""
 
+    def process_view(
+        self,
+        request: HttpRequest,
+        view_func: Callable[..., Any],
+        view_args: Any,
+        view_kwargs: Any,
+    ) -> HttpResponseBase | None:
+        # Django looks the user up first, which reads the session and user
+        # tables; views open to everyone (the health check above all) must
+        # still answer when the database does not, so they are let through
+        # before that lookup.
+        if not getattr(view_func, "login_required", True):
+            return None
+        return super().process_view(request, view_func, view_args, view_kwargs)
+
     def handle_no_permission(  # type: ignore[override]
         self, request: HttpRequest, view_func: Callable[..., Any]
     ) -> HttpResponseBase:

@@ -111,6 +111,20 @@ def test_health_is_503_when_the_database_is_unreachable(
     assert response.json()["database"] == "unreachable"
 
 
+def test_health_answers_json_to_a_signed_in_browser_when_the_database_is_down(
+    alice_client, django_bank, monkeypatch
+):
+    def unreachable(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    # The session's user cannot be read either.
+    monkeypatch.setattr("django.contrib.auth.get_user", unreachable)
+    monkeypatch.setattr(bank.get_bank(), "processor_status", unreachable)
+    response = alice_client.get("/health/")
+    assert response.status_code == 503
+    assert response.json()["database"] == "unreachable"
+
+
 def test_health_is_never_cached(client, django_bank):
     assert "no-cache" in client.get("/health/")["Cache-Control"]
 
