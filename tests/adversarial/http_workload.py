@@ -198,19 +198,9 @@ def gunicorn_site(
         if web_database_port is not None:
             proxied = database | {"PORT": str(web_database_port)}
             web_spawner = Spawner(proxied, tmp_path, spawner.spawned)
-        web_spawner.start(
-            "web",
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "esbank_site.wsgi",
-                f"--bind=127.0.0.1:{port}",
-                f"--workers={workers}",
-                "--timeout=30",
-                "--graceful-timeout=5",
-                "--no-control-socket",
-            ],
+        web_spawner.gunicorn(
+            port,
+            workers,
             **{"ESBANK_MONEY_POSTS_PER_MINUTE": MONEY_POSTS_PER_MINUTE} | web_env,
         )
         spawner.processor()

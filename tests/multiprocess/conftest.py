@@ -184,7 +184,7 @@ class Spawner:
         ]
         return self.start("processor", command, **extra_env)
 
-    def gunicorn(self, port: int, workers: int = 2) -> Spawned:
+    def gunicorn(self, port: int, workers: int = 2, **extra_env: str) -> Spawned:
         command = [
             sys.executable,
             "-m",
@@ -197,7 +197,7 @@ class Spawner:
             # Two servers on one machine: no shared socket in the home folder.
             "--no-control-socket",
         ]
-        return self.start("web", command)
+        return self.start("web", command, **extra_env)
 
     def kill_all(self) -> None:
         for process in self.spawned:
