@@ -4,7 +4,8 @@
 the events live in the very database Django is configured with: the SQLite
 file (through ``esbank_site.sqlite_tables``, eventsourcing's SQLite module
 with a table set per application) or the PostgreSQL database (through
-``eventsourcing.postgres``). The running bank is built lazily, on first use,
+``esbank_site.postgres_recorders``, eventsourcing's PostgreSQL module giving
+up on a lock after the lock timeout). The running bank is built lazily, on first use,
 because in tests the database's real name is only known once pytest-django
 has created the test database.
 """
@@ -27,6 +28,7 @@ from eventsourcing.system import (
 from eventsourcing.utils import Environment
 
 from accounts.projections import AccountsListProjection, AccountsListView
+from esbank_site import postgres_recorders
 from esbank_site.processing import (
     BaseProcessor,
     PollingThread,
@@ -90,7 +92,7 @@ def eventsourcing_env(
         }
     elif database["ENGINE"] == POSTGRES_ENGINE:
         env |= {
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "PERSISTENCE_MODULE": postgres_recorders.TOPIC,
             "POSTGRES_DBNAME": str(database["NAME"]),
             "POSTGRES_HOST": str(database.get("HOST") or "localhost"),
             "POSTGRES_PORT": str(database.get("PORT") or "5432"),

@@ -30,6 +30,7 @@ from esbank_site.bank import (
     eventsourcing_env,
     get_bank,
 )
+from esbank_site.postgres_recorders import uses_postgres
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -110,7 +111,7 @@ def erase_events(env: dict[str, str]) -> None:
     sees positions counted from 1, as on SQLite.
     """
     bank = Bank(env, process_inline=False)
-    postgres = env["PERSISTENCE_MODULE"] == "eventsourcing.postgres"
+    postgres = uses_postgres(env)
     try:
         for app in [bank.accounts, *bank.followers.values()]:
             prefix = app.name.lower() + "_"

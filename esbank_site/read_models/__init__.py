@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, cast
 
 from eventsourcing.utils import Environment, resolve_topic
 
+from esbank_site.postgres_recorders import uses_postgres
 from esbank_site.read_models.postgres import PostgresAccountsListView
 from esbank_site.read_models.rows import AccountRows, RebuildableView
 from esbank_site.read_models.sqlite import SQLiteAccountsListView
@@ -47,9 +48,7 @@ def accounts_list_view_class(env: Mapping[str, str]) -> type[AccountsListView]:
     is what carries the cipher.
     """
     view_class: type[AccountRows] = (
-        PostgresAccountsListView
-        if env.get("PERSISTENCE_MODULE") == "eventsourcing.postgres"
-        else SQLiteAccountsListView
+        PostgresAccountsListView if uses_postgres(env) else SQLiteAccountsListView
     )
     cipher = _cipher(env)
     if cipher is None:

@@ -240,16 +240,6 @@ def trouble_requests(
 
 
 @pytest.mark.multiprocess
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "eventsourcing 9.5.6 retries every PostgreSQL insert and read 10 "
-        "times on OperationalError (postgres.py @retry), a lock timeout "
-        "included: a command waits 10 x ESBANK_DB_LOCK_TIMEOUT. Reads set no "
-        "lock_timeout at all, so behind an ACCESS EXCLUSIVE lock they wait "
-        "until gunicorn kills the worker (esbank_site/bank.py configures both)."
-    ),
-)
 def test_postgres_table_locked(tmp_path: Path) -> None:
     with gunicorn_site(
         tmp_path,

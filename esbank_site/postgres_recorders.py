@@ -1,0 +1,144 @@
+"""eventsourcing's PostgreSQL module, giving up on a lock when its time is up.
+
+The library's PostgreSQL recorders retry every insert and read up to 10
+times on ``OperationalError``, 0.2 seconds apart. That is right for a
+dropped connection, but a lock timeout is an ``OperationalError`` too: a
+deposit behind a stuck writer waited 10 x ``POSTGRES_LOCK_TIMEOUT`` before
+it failed, and a read behind DDL (ACCESS EXCLUSIVE) had no timeout at all,
+because only the library's inserts set one (``SET LOCAL lock_timeout``).
+A web request held that long is a request the user has given up on.
+
+So here:
+
+- the same recorders, re-wrapped with the library's retry policy minus lock
+  timeouts (PostgreSQL's ``55P03 lock_not_available``), which fail at once,
+  so the site answers 503 with ``Retry-After`` within one lock timeout;
+- every pooled connection starts with ``lock_timeout`` set for the session,
+  so reads give up after the same time as writes.
+
+It is selected with
+``PERSISTENCE_MODULE=esbank_site.postgres_recorders:Factory`` (see
+``esbank_site/bank.py``), the hook the library offers for this, as
+``esbank_site/sqlite_tables.py`` is for SQLite.
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+import time
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from eventsourcing.persistence import InterfaceError, OperationalError
+from eventsourcing.postgres import (
+    PostgresAggregateRecorder,
+    PostgresApplicationRecorder,
+    PostgresFactory,
+    PostgresProcessRecorder,
+    PostgresTrackingRecorder,
+)
+from psycopg.errors import LockNotAvailable
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from eventsourcing.utils import Environment
+
+# The library's policy for everything else (eventsourcing/postgres.py).
+MAX_ATTEMPTS = 10
+WAIT_SECONDS = 0.2
+
+# The recorder methods the library decorates with @retry.
+RETRIED_METHODS = (
+    "insert_events",
+    "select_events",
+    "select_notifications",
+    "max_notification_id",
+    "insert_tracking",
+    "max_tracking_id",
+    "has_tracking_id",
+)
+
+RecorderClass = TypeVar("RecorderClass", bound=type)
+
+
+def is_lock_timeout(error: BaseException) -> bool:
+    """Whether ``error`` is, or was raised from, PostgreSQL's lock timeout."""
+    return isinstance(error, LockNotAvailable) or isinstance(
+        error.__cause__, LockNotAvailable
+    )
+
+
+def retry_unless_lock_timeout(method: Callable[..., Any]) -> Callable[..., Any]:
+    """``method`` retried as the library does, except after a lock timeout."""
+
+    @functools.wraps(method)
+    def retrying(*args: Any, **kwargs: Any) -> Any:
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                return method(*args, **kwargs)
+            except (InterfaceError, OperationalError) as error:
+                if is_lock_timeout(error) or attempt == MAX_ATTEMPTS:
+                    raise
+                time.sleep(WAIT_SECONDS * (1 + 0.1 * (random.random() - 0.5)))  # noqa: S311
+        raise AssertionError  # pragma: no cover (the loop returns or raises)
+
+    return retrying
+
+
+def lock_timeouts_not_retried(cls: RecorderClass) -> RecorderClass:
+    """Re-wrap each retried method ``cls`` inherits, around the original."""
+    for name in RETRIED_METHODS:
+        method = getattr(cls, name, None)
+        original = getattr(method, "__wrapped__", None)
+        if original is not None:
+            setattr(cls, name, retry_unless_lock_timeout(original))
+    return cls
+
+
+@lock_timeouts_not_retried
+class AggregateRecorder(PostgresAggregateRecorder):
+    """Snapshots: ``PostgresAggregateRecorder``, lock timeouts not retried."""
+
+
+@lock_timeouts_not_retried
+class ApplicationRecorder(PostgresApplicationRecorder):
+    """Events: ``PostgresApplicationRecorder``, lock timeouts not retried."""
+
+
+@lock_timeouts_not_retried
+class TrackingRecorder(PostgresTrackingRecorder):
+    """Positions: ``PostgresTrackingRecorder``, lock timeouts not retried."""
+
+
+@lock_timeouts_not_retried
+class ProcessRecorder(PostgresProcessRecorder):
+    """Followers: ``PostgresProcessRecorder``, lock timeouts not retried."""
+
+
+class Factory(PostgresFactory):
+    """``PostgresFactory`` with the recorders above and a session lock timeout."""
+
+    aggregate_recorder_class = AggregateRecorder
+    application_recorder_class = ApplicationRecorder
+    tracking_recorder_class = TrackingRecorder
+    process_recorder_class = ProcessRecorder
+
+    def __init__(self, env: Environment | Mapping[str, str] | None) -> None:
+        super().__init__(env)
+        seconds = self.datastore.lock_timeout
+        if seconds:
+            # Applied by the server when each pooled connection starts; the
+            # library's own SET LOCAL on inserts still takes precedence.
+            pool_kwargs = cast("dict[str, Any]", self.datastore.pool.kwargs)
+            options = pool_kwargs.get("options", "")
+            pool_kwargs["options"] = f"{options} -c lock_timeout={seconds}s".strip()
+
+
+# The PERSISTENCE_MODULE value that selects this factory.
+TOPIC = f"{__name__}:{Factory.__name__}"
+
+
+def uses_postgres(env: Mapping[str, str]) -> bool:
+    """Whether an eventsourcing environment from ``bank.py`` is PostgreSQL's."""
+    return env.get("PERSISTENCE_MODULE") == TOPIC
