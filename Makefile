@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 # Local development only: DEBUG on, the well-known development key.
 DEV_ENV := DJANGO_DEBUG=1
 
-.PHONY: install run serve test lint
+.PHONY: install run serve test lint screenshots
 
 $(INSTALLED): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ lint: install
 ## test: lint, then the whole pytest suite (PostgreSQL cases need 127.0.0.1:5432)
 test: lint
 	$(BIN)/pytest
+
+## screenshots: retake the README's screenshots (docs/screenshots) in Chromium
+screenshots: install
+	ESBANK_TEST_BROWSER=1 ESBANK_SCREENSHOTS=1 $(BIN)/pytest tests/browser/test_dashboard.py -q
 
 ## bench: the benchmark suite, on PostgreSQL at 127.0.0.1:5432 (user postgres;
 ##        ESBANK_BENCH_POSTGRES_URL for another); makes and drops its own

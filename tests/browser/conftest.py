@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from django.contrib.auth.models import User
     from playwright.sync_api import Browser, BrowserContext, Page
@@ -33,7 +33,11 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# The README's screenshots: written there by `make screenshots`
+# (ESBANK_SCREENSHOTS=1); any other run takes them into a temporary
+# directory, so the tests leave the checkout as they found it.
+README_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SAVE_SCREENSHOTS = os.environ.get("ESBANK_SCREENSHOTS") == "1"
 PASSWORD = "correct-horse-battery"
 
 
@@ -122,7 +126,21 @@ def was_not_reloaded(page: Page) -> bool:
     return bool(page.evaluate("window.__notReloaded === true"))
 
 
-def screenshot(page: Page, name: str) -> None:
-    """Save a full-page screenshot for the README."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
+@pytest.fixture(scope="session")
+def screenshots_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if SAVE_SCREENSHOTS:
+        README_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        return README_SCREENSHOTS
+    return tmp_path_factory.mktemp("screenshots")
+
+
+@pytest.fixture
+def screenshot(screenshots_dir: Path) -> Callable[[Page, str], None]:
+    """Take a full-page screenshot, as the README shows it."""
+
+    def take(page: Page, name: str) -> None:
+        path = screenshots_dir / name
+        page.screenshot(path=str(path), full_page=True)
+        assert path.stat().st_size > 0
+
+    return take

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import log_in, mark_page, screenshot, was_not_reloaded
+from tests.browser.conftest import log_in, mark_page, was_not_reloaded
 
 pytestmark = pytest.mark.browser
 
@@ -23,7 +23,7 @@ def open_account(page, name):
     return row.get_attribute("data-account-id")
 
 
-def test_customer_moves_money_in_place(live_server, new_context, customer):
+def test_customer_moves_money_in_place(live_server, new_context, customer, screenshot):
     page = new_context().new_page()
     log_in(page, live_server.url, "alice")
     expect(page.get_by_role("heading", name="Your accounts")).to_be_visible()
@@ -69,8 +69,8 @@ def test_customer_moves_money_in_place(live_server, new_context, customer):
     screenshot(page, "dashboard.png")
 
 
-def test_staff_follow_money_moved_by_someone_else(
-    live_server, new_context, customer, staff_member, django_bank
+def test_staff_follow_money_moved_by_someone_else(  # noqa: PLR0917 (fixtures)
+    live_server, new_context, customer, staff_member, django_bank, screenshot
 ):
     accounts = django_bank.accounts
     account_id = accounts.open_account("alice", "Everyday")
