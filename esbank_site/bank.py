@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 
     from accounts.application import Accounts
     from ledger.application import LedgerProcess, TransactionLogProcess
+    from ledger.batches import BatchProcessApplication
 
 # How long a command waits for a locked table before the request gives up
 # (answered with 503), and how long to wait for a PostgreSQL connection.
@@ -163,8 +164,11 @@ class Bank(RecordingEventReceiver[Any]):
         # calls back after each commit (see receive_recording_event).
         self._leader: Leader[Any] = self.system.leader_cls("Accounts")(env=dict(env))
         self.accounts = cast("Accounts", self._leader)
-        self.followers: dict[str, Follower[Any]] = {
-            name: self.system.follower_cls(name)(env=dict(env))
+        # Each records a pull of notifications in one transaction.
+        self.followers: dict[str, BatchProcessApplication] = {
+            name: cast(
+                "BatchProcessApplication", self.system.follower_cls(name)(env=dict(env))
+            )
             for name in self.system.followers
         }
 

@@ -5,7 +5,8 @@ single-threaded one raises a follower's error inside the request whose
 events already committed, and the multi-threaded one stops a follower at its
 first error without a word. The primitive that is always safe is the
 follower's own ``pull_and_process``: exactly once thanks to tracking records,
-as long as one thread at a time runs it for a given follower. ``Processor``
+as long as one thread at a time runs it for a given follower (the bank's
+followers record each pull in one transaction: ``ledger/batches.py``). ``Processor``
 wraps it with that lock, with error capture and backoff, and with the
 figures a health check needs. ``ProjectionProcessor`` does the same for a
 projection into a read model (``accounts.projections``), which is no
@@ -15,6 +16,7 @@ each event to the projection, whose view records it with its tracking.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -23,12 +25,16 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from eventsourcing.application import LocalNotificationLog
 from eventsourcing.persistence import Tracking
 
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
     from eventsourcing.application import Application
     from eventsourcing.projection import Projection
-    from eventsourcing.system import Follower
+
+    from ledger.batches import BatchProcessApplication
 
 logger = logging.getLogger(__name__)
 
@@ -146,10 +152,17 @@ class BaseProcessor(ABC):
 class Processor(BaseProcessor):
     """Pulls one leader's new events into one follower application."""
 
-    def __init__(self, follower: Follower[Any], leader: Application[Any]) -> None:
+    def __init__(
+        self, follower: BatchProcessApplication, leader: Application[Any]
+    ) -> None:
         super().__init__(leader)
         self.follower = follower
-        self.follower.follow(leader.name, leader.notification_log)
+        # The leader's own log serves sections of 10 (over HTTP too); the
+        # follower reads the same recorder in sections as long as its pulls.
+        log = LocalNotificationLog(
+            leader.recorder, section_size=follower.pull_section_size
+        )
+        self.follower.follow(leader.name, log)
 
     @property
     def name(self) -> str:
@@ -164,8 +177,8 @@ class Processor(BaseProcessor):
     def _pull_and_process_some(self, limit: int) -> None:
         """The follower's ``pull_and_process``, stopping after ``limit`` events.
 
-        The same steps as the library's, counted; a range of notification
-        ids would not do, since a follower with topics skips some of them.
+        The same steps, counted; a range of notification ids would not do,
+        since a follower with topics skips some of them.
         """
         leader_name = self.leader.name
         start = self.follower.recorder.max_tracking_id(leader_name)
@@ -174,10 +187,9 @@ class Processor(BaseProcessor):
             leader_name, start=start, inclusive_of_start=False
         ):
             received = self.follower.filter_received_notifications(notifications)
-            for domain_event, tracking in self.follower.convert_notifications(
-                leader_name, received
-            ):
-                self.follower.process_event(domain_event, tracking)
+            self.follower.process_batch(
+                self.follower.convert_notifications(leader_name, received)
+            )
             pulled += len(notifications)
             if pulled >= limit:
                 return
@@ -194,8 +206,8 @@ class ProjectionProcessor(BaseProcessor):
     lacks, and runs in a thread of its own; this does the same work in the
     caller's thread, so a page rendered after a command already shows it.
     It starts from the view's own tracking position and hands each event to
-    the projection, whose view writes the change and the tracking record in
-    one transaction: exactly once, as long as one thread at a time runs it.
+    the projection, inside the view's ``batch()``: the changes of a whole
+    pull and its tracking record in one transaction, exactly once.
     """
 
     def __init__(
@@ -225,14 +237,25 @@ class ProjectionProcessor(BaseProcessor):
             notifications = self.leader.recorder.select_notifications(
                 start, size, inclusive_of_start=False
             )
-            for notification in notifications:
-                domain_event = self.leader.mapper.to_domain_event(notification)
-                tracking = Tracking(self.leader.name, notification.id)
-                self.projection.process_event(domain_event, tracking)
+            with self._one_transaction():
+                for notification in notifications:
+                    domain_event = self.leader.mapper.to_domain_event(notification)
+                    tracking = Tracking(self.leader.name, notification.id)
+                    self.projection.process_event(domain_event, tracking)
             if len(notifications) < size:
                 return
             processed += len(notifications)
             start = notifications[-1].id
+
+    def _one_transaction(self) -> AbstractContextManager[Any]:
+        """The view's ``batch()``, if it has one: a pull, one transaction.
+
+        Safe here, where this processor's lock keeps other threads of this
+        process out of the view, and the batch's first tracking record keeps
+        other processes out of the same events.
+        """
+        batch = getattr(self.projection.view, "batch", None)
+        return batch() if batch is not None else contextlib.nullcontext()
 
     def position(self) -> int:
         """The last leader notification the view reflects."""

@@ -4,6 +4,10 @@ Each policy records its new events with ``processing_event.collect_events``
 rather than ``save()``: they are then stored in the same database transaction
 as the tracking record of the Accounts notification that caused them, so a
 crash can never process a notification twice or lose one.
+
+Both record a whole pull of notifications in one transaction
+(``ledger/batches.py``), so their policies read what earlier events of the
+same pull did from the processing event before they read the database.
 """
 
 from __future__ import annotations
@@ -21,10 +25,10 @@ from eventsourcing.application import (
 )
 from eventsourcing.dispatch import singledispatchmethod
 from eventsourcing.persistence import JSONTranscoder
-from eventsourcing.system import ProcessApplication
 
 from accounts.domain import Deposited, TransferSent, Withdrawn
 from accounts.money import ZERO
+from ledger.batches import BatchProcessApplication
 from ledger.domain import (
     TRANSACTION_LOG_ID,
     Ledger,
@@ -58,7 +62,7 @@ class TransactionEntry:
     occurred_at: datetime
 
 
-class LedgerProcess(ProcessApplication):
+class LedgerProcess(BatchProcessApplication):
     """Keeps the bank-wide balance in step with every account."""
 
     name = "Ledger"
@@ -74,20 +78,20 @@ class LedgerProcess(ProcessApplication):
 
     @policy.register(Deposited)
     def _(self, domain_event: Any, processing_event: ProcessingEvent) -> None:
-        ledger = self._get_or_start_ledger()
+        ledger = self._ledger_for(processing_event)
         ledger.record_deposit(domain_event.amount, domain_event.transaction_id)
         processing_event.collect_events(ledger)
 
     @policy.register(Withdrawn)
     def _(self, domain_event: Any, processing_event: ProcessingEvent) -> None:
-        ledger = self._get_or_start_ledger()
+        ledger = self._ledger_for(processing_event)
         ledger.record_withdrawal(domain_event.amount, domain_event.transaction_id)
         processing_event.collect_events(ledger)
 
     # Only the sending leg: a transfer is one transaction, not two.
     @policy.register(TransferSent)
     def _(self, domain_event: Any, processing_event: ProcessingEvent) -> None:
-        ledger = self._get_or_start_ledger()
+        ledger = self._ledger_for(processing_event)
         ledger.record_transfer(domain_event.amount, domain_event.transaction_id)
         processing_event.collect_events(ledger)
 
@@ -105,6 +109,13 @@ class LedgerProcess(ProcessApplication):
             version=ledger.version,
         )
 
+    def _ledger_for(self, processing_event: ProcessingEvent) -> Ledger:
+        """The ledger as this pull left it, else as stored, else a new one."""
+        collected = processing_event.aggregates.get(Ledger.create_id())
+        if isinstance(collected, Ledger):
+            return collected
+        return self._get_or_start_ledger()
+
     def _get_or_start_ledger(self) -> Ledger:
         try:
             ledger: Ledger = self.repository.get(Ledger.create_id())
@@ -113,7 +124,7 @@ class LedgerProcess(ProcessApplication):
         return ledger
 
 
-class TransactionLogProcess(ProcessApplication):
+class TransactionLogProcess(BatchProcessApplication):
     """Lists every movement of money in the bank, once, in order."""
 
     name = "Transactions"
@@ -185,6 +196,7 @@ class TransactionLogProcess(ProcessApplication):
             raise RuntimeError(msg)
         processing_event.collect_events(
             self.transaction_log.trigger_event(
+                next_originator_version=self._next_number(processing_event),
                 transaction_id=domain_event.transaction_id,
                 kind=kind,
                 account_id=domain_event.originator_id,
@@ -194,3 +206,11 @@ class TransactionLogProcess(ProcessApplication):
                 position=tracking.notification_id,
             )
         )
+
+    @staticmethod
+    def _next_number(processing_event: ProcessingEvent) -> int | None:
+        """After the last entry logged earlier in this pull (None: ask the log)."""
+        for event in reversed(processing_event.events):
+            if isinstance(event, TransactionLogged):
+                return event.originator_version + 1
+        return None

@@ -14,18 +14,18 @@ from ledger.application import LedgerProcess
 @pytest.fixture
 def failing_ledger(monkeypatch):
     """Make the ledger fail on deposits of exactly 13.00; call the result to mend it."""
-    real_process_event = LedgerProcess.process_event
+    real_process_batch = LedgerProcess.process_batch
 
-    def process_event(self, domain_event, tracking):
-        if getattr(domain_event, "amount", None) == Decimal("13.00"):
+    def process_batch(self, jobs):
+        if any(getattr(event, "amount", None) == Decimal("13.00") for event, _ in jobs):
             msg = "ledger unavailable"
             raise RuntimeError(msg)
-        return real_process_event(self, domain_event, tracking)
+        return real_process_batch(self, jobs)
 
-    monkeypatch.setattr(LedgerProcess, "process_event", process_event)
+    monkeypatch.setattr(LedgerProcess, "process_batch", process_batch)
 
     def mend():
-        monkeypatch.setattr(LedgerProcess, "process_event", real_process_event)
+        monkeypatch.setattr(LedgerProcess, "process_batch", real_process_batch)
 
     return mend
 
