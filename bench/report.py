@@ -606,7 +606,7 @@ def _levers(sections: dict[str, Any]) -> list[str]:
         b = sections["batching"]
         for name, f in b["followers"].items():
             lines.append(
-                f"| {name} processes each pull of up to {b['batch']} notifications in one transaction | {fmt(f['batched_vs_one_by_one'])}x one transaction per event ({fmt(f['one_by_one'], 0)} -> {fmt(f['batched'], 0)} events/s); same ledger and log at the end: {'yes' if b.get('same_outcome') else 'NO'} | proposed |"
+                f"| {name} processes each pull of up to {b['batch']} notifications in one transaction | {fmt(f['batched_vs_one_by_one'])}x one transaction per event ({fmt(f['one_by_one'], 0)} -> {fmt(f['batched'], 0)} events/s); same ledger and log at the end: {'yes' if b.get('same_outcome') else 'NO'} | yes (`ledger/batches.py`) |"
             )
     if "reads" in sections:
         r = sections["reads"]
