@@ -95,11 +95,14 @@ class StatementLine:
 
 @dataclass(frozen=True)
 class RecentStatement:
-    """The latest movements of an account, and what came before them."""
+    """A page of an account's movements, and what lies either side of it."""
 
     lines: list[StatementLine]  # oldest first
     opening_balance: Decimal  # the balance before the first of these lines
     has_earlier: bool  # whether older movements exist
+    has_later: bool = False  # whether newer ones exist, up to the version asked
+    # The ``before`` that asks for the page of newer lines; None: the latest.
+    later_before: int | None = None
 
 
 @dataclass(frozen=True)
@@ -305,15 +308,32 @@ class Accounts(Application):
         return lines
 
     def get_recent_statement(
-        self, account_id: UUID, *, upto_version: int | None = None, limit: int = 100
+        self,
+        account_id: UUID,
+        *,
+        upto_version: int | None = None,
+        before: int | None = None,
+        limit: int = 100,
     ) -> RecentStatement:
         """The latest ``limit`` movements up to ``upto_version``, oldest first.
 
+        With ``before``, an older page: the latest ``limit`` movements
+        recorded before that version (one beyond ``upto_version`` asks for
+        the latest page). ``later_before`` then says which ``before`` asks for
+        the ``limit`` movements after these, so pages line up both ways.
+
         Its cost does not grow with the account's history: the balance comes
-        from the account (a snapshot and the events after it), and the lines
-        are read newest first, working the running balance backwards from it.
+        from the account as of the page's last version (a snapshot and the
+        events after it), the lines are read newest first, working the
+        running balance backwards from it, and at most ``limit + 1`` newer
+        movements are read to place the page of newer ones.
         """
-        account = self._get_account(account_id, upto_version)
+        if before is not None and upto_version is None:
+            upto_version = self._get_account(account_id).version
+        last = upto_version
+        if before is not None and upto_version is not None:
+            last = min(before - 1, upto_version)
+        account = self._get_account(account_id, last)
         balance = account.balance
         newest_first: list[StatementLine] = []
         has_earlier = False
@@ -333,9 +353,31 @@ class Accounts(Application):
                 newest_first.append(_statement_line(domain_event, balance))
                 balance -= signed_amount(domain_event)
             lte = page[-1].originator_version - 1
-        return RecentStatement(
-            lines=newest_first[::-1], opening_balance=balance, has_earlier=has_earlier
+        later = self._later_movements(
+            account_id, account.version, upto_version or account.version, limit + 1
         )
+        return RecentStatement(
+            lines=newest_first[::-1],
+            opening_balance=balance,
+            has_earlier=has_earlier,
+            has_later=bool(later),
+            later_before=later[limit] if len(later) > limit else None,
+        )
+
+    def _later_movements(
+        self, account_id: UUID, after: int, upto: int, limit: int
+    ) -> list[int]:
+        """Versions of the first ``limit`` movements after ``after``, to ``upto``."""
+        versions: list[int] = []
+        while after < upto and len(versions) < limit:
+            page = list(self.events.get(account_id, gt=after, lte=upto, limit=limit))
+            if not page:
+                break
+            versions += [
+                e.originator_version for e in page if isinstance(e, MONEY_EVENTS)
+            ]
+            after = page[-1].originator_version
+        return versions[:limit]
 
     def get_history(self, account_id: UUID) -> list[RecordedEvent]:
         """Every stored event of the account, oldest first, for staff."""

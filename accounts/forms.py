@@ -204,3 +204,20 @@ class VersionForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}),
         error_messages={"invalid": "Enter a date and time, such as 2026-11-29 14:30."},
     )
+
+
+class StatementPageForm(forms.Form):
+    """Which page of an account's statement to show (the latest if none).
+
+    ``before`` is a version: the page lists the movements recorded before
+    it. Version 1 opens the account, so nothing lies before 2.
+    """
+
+    before = forms.IntegerField(
+        min_value=2,
+        required=False,
+        error_messages={
+            "invalid": "A statement page starts before a version, such as 42.",
+            "min_value": "No movement comes before the account was opened.",
+        },
+    )

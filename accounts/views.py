@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import BadRequest, PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -31,6 +31,7 @@ from accounts.forms import (
     CloseAccountForm,
     DepositForm,
     OpenAccountForm,
+    StatementPageForm,
     TransferForm,
     VersionForm,
 )
@@ -60,7 +61,8 @@ TRANSACTIONS_CHANGED = "transactionsChanged"
 MONEY_MOVED = (BALANCES_CHANGED, LEDGER_CHANGED, TRANSACTIONS_CHANGED)
 
 ACCOUNTS_PER_PAGE = 25
-STATEMENT_LINES = 100
+# Lines on each page of an account's statement (and points on its chart).
+STATEMENT_LINES = 20
 
 
 @dataclass(frozen=True)
@@ -123,15 +125,19 @@ class EventRow:
 
 
 @require_GET
+@vary_on_headers("HX-Request")
 def account_detail(request: HtmxHttpRequest, account_id: UUID) -> HttpResponse:
-    """One account: balance, chart, statement, and its owner's forms."""
+    """One account: balance, chart, a page of its statement, and its owner's forms."""
     account = _visible_account(request, account_id)
+    if _wants_fragment(request):
+        # A page of the statement asked for by htmx: only its panel changes.
+        return render(request, "accounts/_summary.html", _summary(request, account))
     return render(request, "accounts/account.html", _account_page(request, account))
 
 
 @require_GET
 def account_summary_hx(request: HtmxHttpRequest, account_id: UUID) -> HttpResponse:
-    """The balance, chart and statement panel, refreshed in place."""
+    """The balance, chart and statement panel, refreshed in place (same page)."""
     account = _visible_account(request, account_id)
     context = _summary(request, account)
     return render(request, "accounts/_summary.html", context)
@@ -454,13 +460,26 @@ def _account_page(
     return context
 
 
+def _statement_page(request: HtmxHttpRequest, account: AccountSummary) -> int | None:
+    """The ``before`` of the statement page asked for; None for the latest page."""
+    form = StatementPageForm(request.GET)
+    if not form.is_valid():
+        raise BadRequest(form.errors["before"][0])
+    before: int | None = form.cleaned_data["before"]
+    if before is not None and before > account.version:
+        # Every movement so far is before it: that is the latest page.
+        return None
+    return before
+
+
 def _summary(request: HtmxHttpRequest, account: AccountSummary) -> dict[str, Any]:
-    """The account's figures, statement and chart, with its owner's other accounts."""
+    """The account's figures, statement page and chart, and its owner's accounts."""
+    before = _statement_page(request, account)
     # The statement as of the balance shown: the account was read first, and
     # a movement saved since then waits for the next refresh of the panel.
-    # Only the latest lines are read, so the page does not grow with history.
+    # Only one page of lines is read, so the page does not grow with history.
     statement = bank.accounts().get_recent_statement(
-        account.id, upto_version=account.version, limit=STATEMENT_LINES
+        account.id, upto_version=account.version, before=before, limit=STATEMENT_LINES
     )
     lines = statement.lines
     others: list[AccountSummary] = []
@@ -474,15 +493,27 @@ def _summary(request: HtmxHttpRequest, account: AccountSummary) -> dict[str, Any
         )
         for line in reversed(lines)
     ]
+    account_url = reverse("accounts:account_detail", args=[account.id])
+    summary_url = reverse("accounts:account_summary_hx", args=[account.id])
     return {
         "account": account,
         "lines": lines,
         "opening_balance": statement.opening_balance,
         "has_earlier": statement.has_earlier,
+        "has_later": statement.has_later,
         "rows": rows,
         "other_accounts": [other for other in others if not other.is_closed],
-        "account_url": reverse("accounts:account_detail", args=[account.id]),
+        "account_url": account_url,
+        # The panel refreshes itself as the same page of the statement.
+        "summary_url": _with_before(summary_url, before),
+        "older_url": _with_before(account_url, lines[0].version) if lines else "",
+        "newer_url": _with_before(account_url, statement.later_before),
     }
+
+
+def _with_before(url: str, before: int | None) -> str:
+    """``url`` asking for the statement page of movements before ``before``."""
+    return url if before is None else f"{url}?{urlencode({'before': before})}"
 
 
 def _event_row(event: RecordedEvent, snapshots: set[int]) -> EventRow:

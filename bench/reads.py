@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 HISTORIES = (10, 1_000, 10_000)
 WORST_TAIL = 49
 WORST_200 = 200 + 199
+# Lines on a page of the account page's statement (accounts.views).
+STATEMENT_PAGE = 20
 
 
 def accounts_with_interval(interval: int) -> type[Accounts]:
@@ -61,7 +63,7 @@ def last_statement_lines(
 ) -> list[tuple[int, Decimal, Decimal]]:
     """Lever: the statement's last lines, without reading the whole history.
 
-    The account page shows the last 100 movements, but ``get_statement``
+    The account page showed the last 100 movements, and ``get_statement``
     folds every event to get each line's running balance. Reading the last
     events newest first and walking the balance back from the account's
     current one (itself read from a snapshot) gives the same lines at a
@@ -119,6 +121,25 @@ def _run_engine(engine: str, repetitions: int) -> dict[str, Any]:
                 runs[f"last lines {length}"] = _timer(
                     functools.partial(last_statement_lines, site, account_id), calls
                 )
+                runs[f"statement page {length}"] = _timer(
+                    functools.partial(
+                        site.get_recent_statement, account_id, limit=STATEMENT_PAGE
+                    ),
+                    calls,
+                )
+            # A page from the middle of the longest history: its balances
+            # start from the account as of that page, 49 events after a
+            # snapshot.
+            runs[f"older page {longest}"] = _timer(
+                functools.partial(
+                    site.get_recent_statement,
+                    ids[longest],
+                    upto_version=longest,
+                    before=longest // 2,
+                    limit=STATEMENT_PAGE,
+                ),
+                calls,
+            )
             for length, account_id in ids_200.items():
                 runs[f"every 200 {length}"] = _getter(every_200, account_id, calls)
             results = interleaved(runs, repetitions)
@@ -150,6 +171,10 @@ def _run_engine(engine: str, repetitions: int) -> dict[str, Any]:
             "every 200 worst": ratio("every 200", WORST_200),
             "statement": ratio("statement", longest),
             "last lines": ratio("last lines", longest),
+            "statement page": ratio("statement page", longest),
+            "older statement page": paired_ratios(
+                results[f"older page {longest}"], results[f"statement page {shortest}"]
+            ).as_dict(),
             "cache vs site at longest": paired_ratios(
                 results[f"cache {longest}"], results[f"site {longest}"]
             ).as_dict(),

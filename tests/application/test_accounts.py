@@ -270,3 +270,100 @@ def test_recent_statement_reads_no_more_than_it_shows(bank, ada, monkeypatch):
     recent = bank.accounts.get_recent_statement(ada, limit=10)
     assert len(recent.lines) == 10
     assert sum(read) <= 11 + 50  # the page, and at most a snapshot's tail
+
+
+def statement_pages(accounts, account_id, limit):
+    """Every page of the statement, newest first, following ``Older`` links."""
+    upto = accounts.get_account(account_id).version
+    pages = [accounts.get_recent_statement(account_id, upto_version=upto, limit=limit)]
+    while pages[-1].has_earlier:
+        before = pages[-1].lines[0].version
+        pages.append(
+            accounts.get_recent_statement(
+                account_id, upto_version=upto, before=before, limit=limit
+            )
+        )
+    return pages
+
+
+def test_statement_pages_cover_the_statement_with_their_running_balances(bank, ada):
+    for n in range(1, 13):
+        bank.accounts.withdraw(ada, n)
+        if n % 4 == 0:
+            bank.accounts.set_overdraft_limit(ada, n)  # not a movement
+    full = bank.accounts.get_statement(ada)  # 13 lines
+    pages = statement_pages(bank.accounts, ada, limit=5)
+    assert [page.lines for page in pages] == [full[-5:], full[-10:-5], full[:-10]]
+    assert [page.opening_balance for page in pages] == [
+        full[-6].balance,
+        full[-11].balance,
+        Decimal("0.00"),
+    ]
+    assert [(p.has_earlier, p.has_later) for p in pages] == [
+        (True, False),
+        (True, True),
+        (False, True),
+    ]
+
+
+def test_each_statement_page_names_the_page_of_newer_lines(bank, ada):
+    for _ in range(12):
+        bank.accounts.deposit(ada, "2")
+    pages = statement_pages(bank.accounts, ada, limit=5)
+    latest, middle, oldest = pages
+    assert latest.later_before is None
+    assert middle.later_before is None  # the page after it is the latest
+    assert oldest.later_before == latest.lines[0].version
+    newer = bank.accounts.get_recent_statement(
+        ada, upto_version=14, before=oldest.later_before, limit=5
+    )
+    assert newer == middle
+
+
+def test_a_statement_page_before_a_later_version_is_the_latest(bank, ada):
+    bank.accounts.deposit(ada, "5")
+    latest = bank.accounts.get_recent_statement(ada, upto_version=3, limit=10)
+    assert bank.accounts.get_recent_statement(ada, before=99, limit=10) == latest
+    assert (
+        bank.accounts.get_recent_statement(ada, upto_version=3, before=4, limit=10)
+        == latest
+    )
+
+
+def test_a_statement_page_ends_at_the_version_shown(bank, ada):
+    bank.accounts.deposit(ada, "5")
+    bank.accounts.deposit(ada, "7")  # version 4: saved after the page was read
+    page = bank.accounts.get_recent_statement(ada, upto_version=3, before=3, limit=1)
+    assert [line.balance for line in page.lines] == [Decimal("100.00")]
+    assert (page.has_later, page.later_before) == (True, None)
+
+
+def test_nothing_comes_before_the_opening(bank, ada):
+    with pytest.raises(VersionNotFoundError):
+        bank.accounts.get_recent_statement(ada, before=1, limit=10)
+
+
+def test_an_older_statement_page_reads_no_more_than_it_shows(bank, ada, monkeypatch):
+    for _ in range(300):
+        bank.accounts.deposit(ada, "1")
+    upto = bank.accounts.get_account(ada).version
+    recorder = bank.accounts.events.recorder
+    real_select_events = recorder.select_events
+    read = []
+
+    def counting_select_events(*args, **kwargs):
+        events = real_select_events(*args, **kwargs)
+        read.append(len(events))
+        return events
+
+    monkeypatch.setattr(recorder, "select_events", counting_select_events)
+    page = bank.accounts.get_recent_statement(
+        ada, upto_version=upto, before=150, limit=10
+    )
+    assert [line.version for line in page.lines] == list(range(140, 150))
+    assert [line.balance for line in page.lines] == [
+        Decimal(100 + version - 2) for version in range(140, 150)
+    ]
+    assert page.later_before == 160
+    # The page, the newer lines that place the next page, a snapshot's tail.
+    assert sum(read) <= 11 + 11 + 50

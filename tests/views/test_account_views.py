@@ -430,6 +430,119 @@ def test_summary_fragment_refreshes_the_balance(
     assert 'id="balance" class="money" data-amount="101.00"' in fragment
 
 
+def statement_versions(html):
+    """The versions of the statement lines a page shows, newest first."""
+    statement = html[html.index('id="statement"') :]
+    return [int(v) for v in re.findall(r'<tr data-version="(\d+)">', statement)]
+
+
+def statement_balances(html):
+    """The running balance of each statement line shown, newest first."""
+    statement = html[html.index('id="statement"') :]
+    rows = re.findall(r'<tr data-version="\d+">.*?</tr>', statement, re.DOTALL)
+    return [Decimal(re.findall(r'data-amount="(-?[\d.]+)"', row)[-1]) for row in rows]
+
+
+def link(html, element_id):
+    """The href of the link with ``element_id``, or None if there is none."""
+    found = re.search(rf'id="{element_id}"[^>]*href="([^"]+)"', html, re.DOTALL)
+    return found.group(1).replace("&amp;", "&") if found else None
+
+
+@pytest.fixture
+def long_history(django_bank, alice_account):
+    """Alice's account with 45 movements: £100.00, then £1.00 to £44.00 paid in."""
+    for amount in range(1, 45):
+        django_bank.accounts.deposit(alice_account, amount)
+    return alice_account
+
+
+def test_account_page_shows_the_newest_statement_lines_and_links_to_older(
+    alice_client, long_history
+):
+    url = f"/accounts/{long_history}/"
+    html = alice_client.get(url).content.decode()
+    assert statement_versions(html) == list(range(46, 26, -1))
+    assert statement_balances(html)[0] == Decimal(100 + 44 * 45 // 2)
+    assert link(html, "statement-older") == f"{url}?before=27"
+    assert link(html, "statement-newer") is None
+    assert f'hx-get="{url}?before=27" hx-push-url="true"' in html
+
+
+def test_older_statement_pages_keep_their_running_balances(
+    alice_client, django_bank, long_history
+):
+    url = f"/accounts/{long_history}/"
+    full = django_bank.accounts.get_statement(long_history)
+    expected = {line.version: line.balance for line in full}
+    pages = []
+    html = alice_client.get(url).content.decode()
+    while True:
+        pages.append(statement_versions(html))
+        assert statement_balances(html) == [expected[v] for v in pages[-1]]
+        older = link(html, "statement-older")
+        if older is None:
+            break
+        response = alice_client.get(older)
+        assert response.status_code == 200
+        html = response.content.decode()
+    assert [len(page) for page in pages] == [20, 20, 5]
+    assert [v for page in pages for v in page] == [
+        line.version for line in reversed(full)
+    ]
+    # Newer from the oldest page comes back a page at a time, to the latest.
+    assert link(html, "statement-newer") == f"{url}?before=27"
+    middle = alice_client.get(f"{url}?before=27").content.decode()
+    assert statement_versions(middle) == pages[1]
+    assert link(middle, "statement-newer") == url
+
+
+def test_htmx_gets_only_the_statement_panel_of_the_page_asked_for(
+    alice_client, long_history
+):
+    url = f"/accounts/{long_history}/"
+    response = alice_client.get(f"{url}?before=27", headers=HX)
+    fragment = response.content.decode()
+    assert response.status_code == 200
+    assert "HX-Request" in response["Vary"]
+    assert "<html" not in fragment
+    assert 'id="account-summary"' in fragment
+    assert statement_versions(fragment) == list(range(26, 6, -1))
+    # The panel's own refreshes stay on this page.
+    assert f'hx-get="/accounts/{long_history}/summary/?before=27"' in fragment
+    refreshed = alice_client.get(
+        f"/accounts/{long_history}/summary/?before=27", headers=HX
+    ).content.decode()
+    assert statement_versions(refreshed) == list(range(26, 6, -1))
+
+
+def test_restoring_a_statement_page_from_history_gets_the_whole_page(
+    alice_client, long_history
+):
+    headers = HX | {"HX-History-Restore-Request": "true"}
+    response = alice_client.get(f"/accounts/{long_history}/?before=27", headers=headers)
+    assert "<html" in response.content.decode()
+    assert statement_versions(response.content.decode()) == list(range(26, 6, -1))
+
+
+@pytest.mark.parametrize("before", ["abc", "-3", "0", "1", "2.5", "9" * 5000])
+def test_a_statement_page_that_cannot_exist_is_a_bad_request(
+    alice_client, alice_account, before
+):
+    for path in ["", "summary/"]:
+        url = f"/accounts/{alice_account}/{path}"
+        response = alice_client.get(url, {"before": before}, headers=HX)
+        assert response.status_code == 400
+
+
+def test_a_statement_page_beyond_the_history_is_the_latest(alice_client, long_history):
+    url = f"/accounts/{long_history}/"
+    html = alice_client.get(url, {"before": "99999"}).content.decode()
+    assert statement_versions(html) == list(range(46, 26, -1))
+    assert link(html, "statement-newer") is None
+    assert f'hx-get="/accounts/{long_history}/summary/"' in html
+
+
 def test_closed_accounts_are_marked_and_have_no_forms(
     alice_client, django_bank, alice_savings
 ):
