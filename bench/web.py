@@ -132,7 +132,9 @@ def run(repetitions: int = 3) -> dict[str, Any]:
                     log("web: account pages (figure 2)")
                     pages = account_pages(server, seed, repetitions)
                     log("web: followers under load (figure 4)")
-                    followers = followers_keep_up(server, customers, watcher)
+                    followers = followers_keep_up(
+                        server, customers, watcher, followers_process
+                    )
                     # A figure measured without the followers would mislead.
                     followers["processors_exit_code"] = followers_process.exit_code()
                     followers["processor_failures"] = processors_failures(site)
@@ -331,26 +333,48 @@ def page_latency(server: Server, request: bytes, calls: int) -> Callable[[], flo
 
 
 def followers_keep_up(
-    server: Server, customers: Customers, watcher: Bank
+    server: Server, customers: Customers, watcher: Bank, followers: Followers
 ) -> dict[str, Any]:
-    """8 clients deposit for a while; each processor's pace, and its lag after."""
-    load_seconds = sized(100, 40) / 10
+    """8 clients deposit for a while; what each processor kept up with.
+
+    Two figures. The pace: what a processor processed during the load over
+    what was written during it, with ``run_processors`` following all along
+    (just under 1.0 when it keeps up: the events of the last instant are
+    still in flight when the load stops). And its throughput under the same
+    load: ``run_processors`` is stopped for the middle third of the load and
+    started again, and from its first step until it is back within one pull
+    of the head (or the load ends), its processing rate, over the write
+    rate, says how much faster than the writes it can go.
+    """
+    load_seconds = sized(150, 60) / 10
+    pause = (load_seconds / 3, 2 * load_seconds / 3)
     drain_limit = 30.0
     samples: list[dict[str, Any]] = []
     stop = threading.Event()
 
+    clock = time.monotonic()  # sample times count from here
+
     def sample() -> None:
-        started = time.monotonic()
         while not stop.is_set():
             statuses = watcher.processor_status()
             samples.append(
                 {
-                    "t": time.monotonic() - started,
+                    "t": time.monotonic() - clock,
                     "head": statuses[0].leader_position,
                     "positions": {s.name: s.position for s in statuses},
                 }
             )
             time.sleep(0.1)
+
+    switched: list[float] = []  # when run_processors was stopped, and started
+
+    def pause_followers(load_started: float) -> None:
+        time.sleep(max(0.0, load_started + pause[0] - time.monotonic()))
+        switched.append(time.monotonic() - clock)
+        followers.stop()
+        time.sleep(max(0.0, load_started + pause[1] - time.monotonic()))
+        switched.append(time.monotonic() - clock)
+        followers.start()
 
     first = {s.name: s.position for s in watcher.processor_status()}
     head_before = watcher.processor_status()[0].leader_position
@@ -358,10 +382,13 @@ def followers_keep_up(
     sampler.start()
     time.sleep(0.5)
     load_started = time.monotonic()
+    pauser = threading.Thread(target=pause_followers, args=(load_started,))
+    pauser.start()
     result = drive(
         server.port, customers.deposit("es"), clients=8, seconds=load_seconds
     )
     load_ended = time.monotonic()
+    pauser.join()
     at_stop = {s.name: s for s in watcher.processor_status()}
     try:
         drained = wait_until_caught_up(watcher, timeout=drain_limit)
@@ -372,34 +399,69 @@ def followers_keep_up(
     sampler.join()
     written = at_stop[next(iter(at_stop))].leader_position - head_before
     duration = load_ended - load_started
-    pace = {
-        name: {
+    write_rate = written / duration
+    load_window = [load_started - clock, load_ended - clock]
+    processors = {}
+    for name, status in at_stop.items():
+        rate = _catch_up_rate(samples, name, switched[1])
+        processors[name] = {
             "processed_during_load": status.position - first[name],
             "vs_write_rate": (status.position - first[name]) / written
             if written
             else 0,
             "lag_at_stop": status.lag,
+            "catch_up_rate": rate,
+            "throughput_vs_write_rate": rate / write_rate
+            if rate is not None and write_rate
+            else None,
         }
-        for name, status in at_stop.items()
-    }
-    sampler_origin = samples[0]["t"] if samples else 0.0
     return {
         "clients": 8,
         "load_seconds": duration,
         "requests_per_second": result.rate,
         "statuses": dict(result.statuses),
-        "write_rate": written / duration,
-        "processors": pace,
+        "write_rate": write_rate,
+        "processors": processors,
         "drained_seconds": drained,
-        "load_window": [load_started - load_started + 0.5, duration + 0.5],
+        "load_window": load_window,
+        "paused_window": switched,
         "samples": [
             {
-                "t": s["t"] - sampler_origin,
-                "lag": {name: s["head"] - pos for name, pos in s["positions"].items()},
+                "t": s["t"],
+                "lag": {n: s["head"] - pos for n, pos in s["positions"].items()},
             }
             for s in samples
         ],
     }
+
+
+def _catch_up_rate(
+    samples: list[dict[str, Any]], name: str, restarted: float
+) -> float | None:
+    """Events/s from the processor's first step after ``restarted`` until it
+    is back within one pull of the head (None if it never moved)."""
+    within = 100  # one pull (ledger/batches.py)
+    after = [s for s in samples if s["t"] >= restarted]
+    if len(after) < 2:
+        return None
+    base = after[0]["positions"][name]
+    moved = next((s for s in after if s["positions"][name] > base), None)
+    if moved is None:
+        return None
+    # It began somewhere after the sample before its first step.
+    start = samples[max(0, samples.index(moved) - 1)]
+    end = next(
+        (
+            s
+            for s in samples
+            if s["t"] > start["t"] and s["head"] - s["positions"][name] <= within
+        ),
+        samples[-1],
+    )
+    if end["t"] <= start["t"]:
+        return None
+    processed = end["positions"][name] - start["positions"][name]
+    return processed / (end["t"] - start["t"])
 
 
 # Lever: gunicorn workers and threads.
