@@ -23,7 +23,7 @@ each where it reads best:
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, DomainEvent, aggregate, event
@@ -234,6 +234,17 @@ class Receipt:
     second save for the same key collides with the first and is refused
     by the event store itself, even across processes.
     """
+
+    # Empty slots, because the decorator builds a new Aggregate subclass
+    # from this class's namespace, and a plain class's namespace holds its
+    # own ``__dict__`` descriptor, which does not apply to the new class's
+    # instances: in eventsourcing 9.5.6, ``copy.deepcopy`` (how the aggregate
+    # cache hands out aggregates), ``==``, ``repr`` and snapshots of a Receipt
+    # then raise TypeError. With slots there is no such descriptor, and
+    # instances get their ``__dict__`` from Aggregate. Hidden from mypy, which
+    # does not see that base and would refuse the attributes set below.
+    if not TYPE_CHECKING:
+        __slots__ = ()
 
     @staticmethod
     def create_id(idempotency_key: str) -> UUID:

@@ -228,6 +228,11 @@ def bank_env(database: Mapping[str, Any], **overrides: str) -> dict[str, str]:
     return eventsourcing_env(database) | overrides
 
 
+# Added to an environment: no aggregate cache, which Accounts turns on for
+# itself, so every get rebuilds the account from its snapshot and events.
+NO_CACHE = {"AGGREGATE_CACHE_MAXSIZE": ""}
+
+
 @contextlib.contextmanager
 def running_bank(
     database: Mapping[str, Any], *, process_inline: bool = False, **overrides: str

@@ -3,9 +3,10 @@
 An account is rebuilt from its latest snapshot and the events after it, so
 its ``get`` should cost about the same at 10 events as at 10,000. Measured
 on both databases, for the site's configuration (a snapshot every 50
-events) and, as levers, without snapshots, with other intervals, and with
-the library's aggregate cache (fast-forwarded from the database on every
-``get``, so it never serves a stale account).
+events, and the library's aggregate cache, fast-forwarded from the
+database on every ``get`` so it never serves a stale account) and, as
+levers, without the cache (rebuilt from the latest snapshot on every
+``get``), without snapshots, and with other intervals.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from accounts.application import Accounts
 from accounts.domain import MONEY_EVENTS, Account, signed_amount
 from bench.common import (
+    NO_CACHE,
     Spread,
     bank_env,
     database_of,
@@ -93,10 +95,10 @@ def _run_engine(engine: str, repetitions: int) -> dict[str, Any]:
     with database_of(engine, "reads") as database:
         env = bank_env(database)
         site = Accounts(env)
-        no_snapshots = Accounts(env | {"IS_SNAPSHOTTING_ENABLED": "no"})
-        cached = Accounts(env | {"AGGREGATE_CACHE_MAXSIZE": "100"})
-        every_200 = accounts_with_interval(200)(env)
-        apps = (site, no_snapshots, cached, every_200)
+        no_cache = Accounts(env | NO_CACHE)
+        no_snapshots = Accounts(env | NO_CACHE | {"IS_SNAPSHOTTING_ENABLED": "no"})
+        every_200 = accounts_with_interval(200)(env | NO_CACHE)
+        apps = (site, no_snapshots, no_cache, every_200)
         try:
             ids = {length: build(site, length) for length in histories}
             worst = build(site, histories[1] + WORST_TAIL)
@@ -110,8 +112,11 @@ def _run_engine(engine: str, repetitions: int) -> dict[str, Any]:
                 runs[f"no snapshots {length}"] = _getter(
                     no_snapshots, account_id, max(3, calls // 6)
                 )
-                runs[f"cache {length}"] = _getter(cached, account_id, calls)
+                runs[f"no cache {length}"] = _getter(no_cache, account_id, calls)
             runs[f"site {histories[1] + WORST_TAIL}"] = _getter(site, worst, calls)
+            runs[f"no cache {histories[1] + WORST_TAIL}"] = _getter(
+                no_cache, worst, calls
+            )
             for length in (histories[0], longest):
                 account_id = ids[length]
                 runs[f"statement {length}"] = _timer(
@@ -167,7 +172,8 @@ def _run_engine(engine: str, repetitions: int) -> dict[str, Any]:
             "no snapshots": {
                 length: ratio("no snapshots", length) for length in histories[1:]
             },
-            "cache": {length: ratio("cache", length) for length in histories[1:]},
+            "no cache": {length: ratio("no cache", length) for length in histories[1:]},
+            "no cache worst": ratio("no cache", histories[1] + WORST_TAIL),
             "every 200 worst": ratio("every 200", WORST_200),
             "statement": ratio("statement", longest),
             "last lines": ratio("last lines", longest),
@@ -175,8 +181,12 @@ def _run_engine(engine: str, repetitions: int) -> dict[str, Any]:
             "older statement page": paired_ratios(
                 results[f"older page {longest}"], results[f"statement page {shortest}"]
             ).as_dict(),
-            "cache vs site at longest": paired_ratios(
-                results[f"cache {longest}"], results[f"site {longest}"]
+            "site vs no cache at longest": paired_ratios(
+                results[f"site {longest}"], results[f"no cache {longest}"]
+            ).as_dict(),
+            "site vs no cache at worst": paired_ratios(
+                results[f"site {histories[1] + WORST_TAIL}"],
+                results[f"no cache {histories[1] + WORST_TAIL}"],
             ).as_dict(),
         },
     }

@@ -1,4 +1,4 @@
-"""Transcoding, snapshots on demand, the ledger's aggregate cache, time travel."""
+"""Transcoding, snapshots on demand, the aggregate caches, time travel."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from decimal import Decimal
 
 import pytest
 
-from accounts.errors import AccountNotFoundError
+from accounts.application import Accounts
+from accounts.errors import AccountNotFoundError, InsufficientFundsError
 from esbank_site.bank import Bank, eventsourcing_env
 
 
@@ -36,7 +37,9 @@ def test_transaction_kind_is_stored_through_its_own_transcoding(bank):
     assert state["kind"] == {"_type_": "transaction_kind", "_data_": "deposit"}
 
 
-def test_after_a_snapshot_a_get_reads_only_the_events_after_it(bank, monkeypatch):
+def test_after_a_snapshot_a_get_reads_only_the_events_after_it(
+    bank, database, monkeypatch
+):
     account = bank.accounts.open_account("ada", "Current")
     for _ in range(10):
         bank.accounts.deposit(account, "1")
@@ -45,7 +48,9 @@ def test_after_a_snapshot_a_get_reads_only_the_events_after_it(bank, monkeypatch
     bank.accounts.deposit(account, "1")
     bank.accounts.deposit(account, "1")
 
-    recorder = bank.accounts.events.recorder
+    # A process that has not read the account yet: nothing in its cache.
+    fresh = Accounts(eventsourcing_env(database))
+    recorder = fresh.events.recorder
     real_select_events = recorder.select_events
     read = []
 
@@ -55,8 +60,14 @@ def test_after_a_snapshot_a_get_reads_only_the_events_after_it(bank, monkeypatch
         return events
 
     monkeypatch.setattr(recorder, "select_events", counting_select_events)
-    assert bank.accounts.get_account(account).balance == Decimal("12.00")
-    assert read == [2]  # versions 12 and 13, not all 13
+    try:
+        assert fresh.get_account(account).balance == Decimal("12.00")
+        assert read == [2]  # versions 12 and 13, not all 13
+        bank.accounts.deposit(account, "1")
+        assert fresh.get_account(account).balance == Decimal("13.00")
+        assert read == [2, 1]  # then, from its cache: only the newer event
+    finally:
+        fresh.close()
 
 
 def test_taking_a_snapshot_twice_stores_one(bank):
@@ -84,6 +95,58 @@ def test_cached_ledger_still_sees_writes_from_another_process(bank, database):
     bank.accounts.deposit(account, "1")  # and the cached ledger still writes
     assert bank.ledger().get_ledger().balance == Decimal("16.00")
     assert bank.processor_status()[0].failures == 0
+
+
+def test_cached_accounts_still_see_writes_from_another_process(bank, database):
+    assert bank.accounts.repository.cache is not None
+    account = bank.accounts.open_account("ada", "Current")
+    bank.accounts.deposit(account, "10")
+    assert bank.accounts.get_account(account).balance == Decimal("10.00")  # cached
+
+    other_process = Accounts(eventsourcing_env(database))
+    try:
+        assert other_process.get_account(account).balance == Decimal("10.00")
+        other_process.deposit(account, "5")
+        bank.accounts.withdraw(account, "15")  # fits only with the other deposit
+        assert other_process.get_account(account).balance == Decimal("0.00")
+    finally:
+        other_process.close()
+    assert bank.accounts.get_account(account).balance == Decimal("0.00")
+    assert bank.accounts.get_account(account).version == 4
+
+
+def test_a_save_refused_by_a_conflict_leaves_no_trace_in_the_cache(
+    bank, database, monkeypatch
+):
+    account = bank.accounts.open_account("ada", "Current")
+    bank.accounts.deposit(account, "100")
+    assert bank.accounts.get_account(account).balance == Decimal("100.00")  # cached
+    other_process = Accounts(eventsourcing_env(database))
+    real_save = bank.accounts.save
+    raced = []
+
+    def save_after_the_other_process(*objs, **kwargs):
+        if not raced:  # between this load and this save, another process saves
+            raced.append(other_process.withdraw(account, "60"))
+        return real_save(*objs, **kwargs)
+
+    monkeypatch.setattr(bank.accounts, "save", save_after_the_other_process)
+    try:
+        # It fitted the account as first loaded; the retry reloads, and the
+        # account as stored now refuses it.
+        with pytest.raises(InsufficientFundsError):
+            bank.accounts.withdraw(account, "50")
+        assert raced
+        assert bank.accounts.get_account(account).balance == Decimal("40.00")
+        bank.accounts.withdraw(account, "40")
+        assert other_process.get_account(account).balance == Decimal("0.00")
+    finally:
+        other_process.close()
+    assert [line.amount for line in bank.accounts.get_statement(account)] == [
+        Decimal("100.00"),
+        Decimal("-60.00"),
+        Decimal("-40.00"),
+    ]
 
 
 def test_account_as_it_was_at_a_moment(bank):

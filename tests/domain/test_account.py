@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from decimal import Decimal
 from uuid import uuid4
 
@@ -152,6 +153,16 @@ def test_account_is_rebuilt_from_its_events_without_rerunning_guards():
 def test_receipt_id_is_derived_from_the_key():
     receipt = Receipt(idempotency_key="k-1", command="deposit", transaction_id=uuid4())
     assert receipt.id == Receipt.create_id("k-1") != Receipt.create_id("k-2")
+
+
+def test_a_receipt_can_be_deep_copied_as_the_aggregate_cache_does():
+    receipt = Receipt(idempotency_key="k-1", command="deposit", transaction_id=uuid4())
+    receipt.collect_events()
+    copied = copy.deepcopy(receipt)
+    assert copied == receipt
+    assert copied is not receipt
+    assert repr(copied).startswith("Receipt(id=")
+    assert Receipt.Snapshot.take(receipt).mutate(None) == receipt
 
 
 def test_deposit_keeps_a_trimmed_description():
