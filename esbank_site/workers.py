@@ -20,6 +20,8 @@
   still there; if not, it stops processing at once, reconnects with backoff
   and competes for the lock again.
 - stops between two batches when told to (SIGTERM or SIGINT).
+- while its follower is far behind (a catch-up after downtime), logs its
+  progress every few seconds, from the positions it reads anyway.
 
 A projection (the accounts list) gets a ``ProjectionWorker`` instead, which
 holds its lock the same way but, while it does, runs the projection under
@@ -52,9 +54,10 @@ from psycopg import sql
 
 from esbank_site.bank import POSTGRES_ENGINE, Bank, eventsourcing_env
 from esbank_site.processing import ProjectionProcessor
+from esbank_site.progress import progress_bar
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Callable, Iterable, Mapping
 
     from eventsourcing.application import Application
 
@@ -73,6 +76,11 @@ DEFAULT_POLL_INTERVAL = 1.0
 DEFAULT_STANDBY_INTERVAL = 1.0
 DEFAULT_BATCH_SIZE = 100
 MAX_RECONNECT_DELAY = 30.0
+# A follower more than this many events behind its leader is catching up,
+# and says how it is going this often; a follower that keeps up says
+# nothing, however busy the bank.
+DEFAULT_PROGRESS_THRESHOLD = 1_000
+DEFAULT_PROGRESS_INTERVAL = 5.0
 
 # A worker needs few connections per application (one thread per
 # follower); the library opens 5 by default. The environment can say more.
@@ -233,6 +241,99 @@ def processor_holders(bank: Bank) -> dict[str, str | None]:
     }
 
 
+class CatchUpProgress:
+    """Logs a follower's catch-up, from positions its worker has already read.
+
+    A catch-up starts when the follower falls more than ``threshold`` events
+    behind the leader's head, and ends when it reaches the head. Its first
+    line comes ``interval`` seconds after it starts, then one every
+    ``interval`` while the follower is still that far behind, and one to say
+    it caught up. A burst that is over sooner says nothing, and a follower
+    that keeps up under load, a few events behind, says nothing either: at
+    most one line per interval and follower. An ``interval`` of 0 turns the
+    lines off.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        interval: float = DEFAULT_PROGRESS_INTERVAL,
+        threshold: int = DEFAULT_PROGRESS_THRESHOLD,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.name = name
+        self.interval = interval
+        self.threshold = threshold
+        self.clock = clock
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget any catch-up: another process may have finished it since."""
+        self._started: tuple[float, int] | None = None  # when, from which position
+        self._last: tuple[float, int] = (0.0, 0)  # as of the last line
+        self._reported = False
+
+    def observe(self, position: int, head: int) -> None:
+        """Note the follower's position and the leader's head; log when due."""
+        if self.interval <= 0:
+            return
+        now = self.clock()
+        lag = head - position
+        if self._started is None:
+            if lag > self.threshold:
+                self._started = self._last = (now, position)
+                self._reported = False
+            return
+        if lag <= 0:
+            if self._reported:
+                self._log_caught_up(self._started, now, position, head)
+            self._started = None
+            return
+        last_at, last_position = self._last
+        if lag > self.threshold and now - last_at >= self.interval:
+            rate = (position - last_position) / (now - last_at)
+            left = _time_left((head - position) / rate) if rate > 0 else "not moving"
+            logger.info(
+                "%s: catching up %s, %s events/s, %s",
+                self.name,
+                progress_bar(position, head),
+                f"{rate:,.0f}",
+                left,
+            )
+            self._last = (now, position)
+            self._reported = True
+
+    def _log_caught_up(
+        self, started: tuple[float, int], now: float, position: int, head: int
+    ) -> None:
+        started_at, started_from = started
+        # A line was logged since it started: at least one interval ago.
+        seconds = now - started_at
+        events = position - started_from
+        logger.info(
+            "%s: caught up at position %d (head %d): %d events in %.1fs, %s events/s",
+            self.name,
+            position,
+            head,
+            events,
+            seconds,
+            f"{events / seconds:,.0f}",
+        )
+
+
+def _time_left(seconds: float) -> str:
+    """E.g. ``under 1s left``, ``about 42s left``, ``about 3m05s left``."""
+    if seconds < 1:
+        return "under 1s left"
+    whole = round(seconds)
+    if whole < 60:
+        return f"about {whole}s left"
+    if whole < 3600:
+        return f"about {whole // 60}m{whole % 60:02d}s left"
+    return f"about {whole // 3600}h{whole % 3600 // 60:02d}m left"
+
+
 class FollowerWorker(threading.Thread):
     """Processes one follower whenever this process holds its advisory lock."""
 
@@ -245,6 +346,8 @@ class FollowerWorker(threading.Thread):
         poll_interval: float = DEFAULT_POLL_INTERVAL,
         standby_interval: float = DEFAULT_STANDBY_INTERVAL,
         batch_size: int = DEFAULT_BATCH_SIZE,
+        progress_interval: float = DEFAULT_PROGRESS_INTERVAL,
+        progress_threshold: int = DEFAULT_PROGRESS_THRESHOLD,
     ) -> None:
         super().__init__(name=f"esbank-{processor.name.lower()}", daemon=True)
         self.processor = processor
@@ -256,6 +359,9 @@ class FollowerWorker(threading.Thread):
         self.holding = threading.Event()
         self.key = lock_key(processor.name)
         self.channel: str = processor.leader.recorder.channel_name  # type: ignore[attr-defined]
+        self.progress = CatchUpProgress(
+            processor.name, interval=progress_interval, threshold=progress_threshold
+        )
 
     def run(self) -> None:
         failures = 0
@@ -264,6 +370,7 @@ class FollowerWorker(threading.Thread):
                 with connect(self.database) as conn:
                     failures = 0
                     if self._stand_by(conn):
+                        self.progress.reset()
                         self._lead(conn)
             except Exception as error:  # noqa: BLE001 (reconnect, whatever broke)
                 if self.stopping.is_set():
@@ -314,6 +421,7 @@ class FollowerWorker(threading.Thread):
             status.position,
             status.lag,
         )
+        self.progress.observe(status.position, status.leader_position)
         self._catch_up(conn)
         while not self.stopping.is_set():
             self._wait_for_news(conn)
@@ -336,6 +444,7 @@ class FollowerWorker(threading.Thread):
             if not self.processor.process(limit=self.batch_size):
                 return  # failing, and backing off: a later wake-up retries
             status = self.processor.status()
+            self.progress.observe(status.position, status.leader_position)
             if status.lag == 0 or status.position == before:
                 return
 
@@ -379,6 +488,7 @@ class ProjectionWorker(FollowerWorker):
             status.position,
             status.lag,
         )
+        self.progress.observe(status.position, status.leader_position)
         failures = 0
         while not self.stopping.is_set():
             try:
@@ -418,6 +528,7 @@ class ProjectionWorker(FollowerWorker):
                         msg = "The subscription stopped."
                         raise RuntimeError(msg)
                     status = self.processor.status()
+                    self.progress.observe(status.position, status.leader_position)
                     if status.lag and status.position == last_position:
                         logger.info(
                             "%s: behind at %d and not moving; resubscribing",
@@ -450,6 +561,8 @@ def run_processors(
     poll_interval: float = DEFAULT_POLL_INTERVAL,
     standby_interval: float = DEFAULT_STANDBY_INTERVAL,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    progress_interval: float = DEFAULT_PROGRESS_INTERVAL,
+    progress_threshold: int = DEFAULT_PROGRESS_THRESHOLD,
 ) -> None:
     """Run the named followers (all by default) until ``stopping`` is set."""
     check_postgres(database)
@@ -463,6 +576,8 @@ def run_processors(
             "poll_interval": poll_interval,
             "standby_interval": standby_interval,
             "batch_size": batch_size,
+            "progress_interval": progress_interval,
+            "progress_threshold": progress_threshold,
         }
         workers = [
             ProjectionWorker(

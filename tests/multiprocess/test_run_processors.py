@@ -8,13 +8,16 @@ ledger and the transaction log against that: each movement exactly once.
 
 from __future__ import annotations
 
+import logging
 import random
+import re
 import signal
 import threading
 import time
 from collections import Counter
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
+from uuid import uuid4
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -24,6 +27,7 @@ from eventsourcing.cipher import AESCipher
 from esbank_site.audit import audit
 from esbank_site.bank import Bank, eventsourcing_env
 from esbank_site.workers import (
+    CatchUpProgress,
     FollowerWorker,
     UnknownFollowerError,
     processor_holders,
@@ -343,3 +347,135 @@ def test_pulls_on_its_timer_when_no_notification_comes(
     print(f"\npulled {waited:.2f}s after the deposit, with no notification")
     assert observer.ledger().get_ledger().balance == Decimal("10.00")
     assert not worker.is_alive()
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def progress_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "esbank_site.workers"]
+
+
+def test_a_follower_far_behind_reports_its_progress_then_once_that_it_caught_up(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="esbank_site.workers")
+    clock = FakeClock()
+    progress = CatchUpProgress("Ledger", interval=5, threshold=100, clock=clock)
+    progress.observe(0, 10_000)  # far behind: a catch-up starts, silently
+    clock.now += 4
+    progress.observe(800, 10_000)
+    assert progress_lines(caplog) == []  # nothing until an interval has passed
+    clock.now += 1
+    progress.observe(2_000, 10_000)
+    clock.now += 2
+    progress.observe(2_500, 10_000)
+    clock.now += 3
+    progress.observe(3_000, 10_000)
+    assert progress_lines(caplog) == [
+        "Ledger: catching up [######------------------------]  20% 2000/10000,"
+        " 400 events/s, about 20s left",
+        "Ledger: catching up [#########---------------------]  30% 3000/10000,"
+        " 200 events/s, about 35s left",
+    ]
+    clock.now += 5
+    progress.observe(3_000, 10_000)
+    clock.now += 5
+    progress.observe(9_000, 10_000)
+    assert progress_lines(caplog)[2:] == [
+        "Ledger: catching up [#########---------------------]  30% 3000/10000,"
+        " 0 events/s, not moving",
+        "Ledger: catching up [###########################---]  90% 9000/10000,"
+        " 1,200 events/s, under 1s left",
+    ]
+    for _ in range(600):  # near the head, under load: nothing to say
+        clock.now += 0.1
+        progress.observe(9_950, 10_000)
+    progress.observe(10_000, 10_000)  # at the head: caught up
+    clock.now += 5
+    progress.observe(10_000, 10_000)
+    assert progress_lines(caplog)[4:] == [
+        "Ledger: caught up at position 10000 (head 10000): 10000 events in 80.0s,"
+        " 125 events/s"
+    ]
+
+
+def test_a_follower_that_keeps_up_or_catches_up_quickly_says_nothing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="esbank_site.workers")
+    clock = FakeClock()
+    progress = CatchUpProgress("Ledger", interval=5, threshold=100, clock=clock)
+    for step in range(1_000):  # steady load: always a little behind
+        clock.now += 0.05
+        progress.observe(step * 10, step * 10 + 99)
+    for step in range(100):  # bursts far behind, each over within 4s
+        clock.now += 1
+        head = 1_000_000 + step * 1_000
+        progress.observe(head - (1_000 if step % 4 == 0 else 0), head)
+    progress.observe(0, 1_000_000)  # far behind, but stopped: no line
+    progress.reset()
+    clock.now += 60
+    progress.observe(1_000_000, 1_000_000)
+    assert progress_lines(caplog) == []
+    silent = CatchUpProgress("Ledger", interval=0, threshold=100, clock=clock)
+    silent.observe(0, 10_000)
+    clock.now += 60
+    silent.observe(1, 10_000)
+    assert progress_lines(caplog) == []
+
+
+def test_catching_up_logs_progress_and_is_quiet_once_caught_up(
+    observer: Bank, spawner: Spawner
+) -> None:
+    followers = ("Ledger", "AccountsList")  # a process application, a projection
+
+    def followers_caught_up() -> bool:
+        statuses = observer.processor_status()
+        return all(s.lag == 0 for s in statuses if s.name in followers)
+
+    def said(output: str, follower: str, what: str) -> list[str]:
+        return [line for line in output.splitlines() if f"{follower}: {what}" in line]
+
+    account_id = observer.accounts.open_account("ada", "Current")
+    # A backlog of 5,000 deposits, saved 500 at a time: quicker than commands.
+    account = observer.accounts.repository.get(account_id)
+    for _ in range(10):
+        for _ in range(500):
+            account.deposit("1.00", uuid4())
+        observer.accounts.save(account)
+    processor = spawner.processor(
+        *followers, "--progress-threshold=50", "--progress-interval=0.1"
+    )
+    wait_for(followers_caught_up, 60, "caught up")
+    wait_for(
+        lambda: all(said(processor.output(), f, "caught up") for f in followers),
+        10,
+        "said so",
+    )
+    output = processor.output()
+    for follower in followers:
+        lines = said(output, follower, "catching up")
+        assert lines
+        for line in lines:
+            assert re.search(r"\[[#-]{30}\] +\d+% \d+/\d+, [\d,]+ events/s, ", line)
+        assert len(said(output, follower, "caught up")) == 1
+        print(f"\n{len(lines)} progress lines, the last:\n{lines[-1]}")
+        print(said(output, follower, "caught up")[0])
+
+    # Followed as it happens, a deposit at a time: nothing more to say.
+    for _ in range(30):
+        observer.accounts.deposit(account_id, "1.00")
+        time.sleep(0.02)
+    wait_for(followers_caught_up, 10, "caught up again")
+    time.sleep(1.0)
+    after = processor.output()
+    for follower in followers:
+        progress = said(output, follower, "catching up")
+        assert said(after, follower, "catching up") == progress
+        assert len(said(after, follower, "caught up")) == 1

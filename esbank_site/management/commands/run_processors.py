@@ -42,6 +42,18 @@ class Command(BaseCommand):
             default=workers.DEFAULT_BATCH_SIZE,
             help="events processed between two checks of the lock and of stop",
         )
+        parser.add_argument(
+            "--progress-interval",
+            type=float,
+            default=workers.DEFAULT_PROGRESS_INTERVAL,
+            help="seconds between progress lines of a follower catching up (0: none)",
+        )
+        parser.add_argument(
+            "--progress-threshold",
+            type=int,
+            default=workers.DEFAULT_PROGRESS_THRESHOLD,
+            help="events behind its leader from which a follower is catching up",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         stopping = threading.Event()
@@ -54,6 +66,8 @@ class Command(BaseCommand):
                 poll_interval=options["poll_interval"],
                 standby_interval=options["standby_interval"],
                 batch_size=options["batch_size"],
+                progress_interval=options["progress_interval"],
+                progress_threshold=options["progress_threshold"],
             )
         except (ImproperlyConfigured, workers.UnknownFollowerError) as error:
             raise CommandError(str(error)) from error
