@@ -7,7 +7,10 @@ by one during traffic gives totals that never existed. So the list is a
 materialised view: ``AccountsListProjection`` folds each Accounts event into
 one row per account, in the same database transaction as its tracking
 record, exactly once. A page, its count and its total then come from one
-query at one position of the Accounts log, and the page says which.
+query at one position of the Accounts log, and the page says which. What
+the whole list adds up to (how many accounts, holding how much) is kept in
+a one-row summary, changed with the rows, so a page does not add up every
+row to show it.
 
 This module holds what the rest of the bank sees: the projection, the row
 and page types and the view's interface. The SQL lives with the database
@@ -41,7 +44,7 @@ from accounts.domain import (
 from accounts.money import CENT, ZERO
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterable, Sequence
     from datetime import datetime
     from uuid import UUID
 
@@ -88,6 +91,25 @@ class AccountRow:
     opened_at: datetime
     last_activity_at: datetime
     version: int
+
+
+@dataclass(frozen=True)
+class AccountsSummary:
+    """What every account in the list adds up to."""
+
+    account_count: int = 0
+    total_balance: Decimal = ZERO
+
+    @classmethod
+    def of(cls, rows: Iterable[AccountRow]) -> AccountsSummary:
+        """The summary of ``rows``, added up one by one."""
+        every = list(rows)
+        return cls(len(every), sum((row.balance for row in every), ZERO))
+
+    def plus(self, accounts: int, balance: Decimal) -> AccountsSummary:
+        return AccountsSummary(
+            self.account_count + accounts, self.total_balance + balance
+        )
 
 
 @dataclass(frozen=True)
@@ -152,6 +174,11 @@ class AccountsQuery:
         return (self.page - 1) * self.per_page
 
     @property
+    def is_filtered(self) -> bool:
+        """Whether some accounts may be left out (else the summary is the total)."""
+        return bool(self.search) or self.owner is not None
+
+    @property
     def sort_param(self) -> str:
         """This query's sort as ``from_params`` reads it back."""
         return self.sort if self.descending == SORTS[self.sort] else f"-{self.sort}"
@@ -190,9 +217,10 @@ class AccountsPage:
 class AccountsListView(TrackingRecorder, ABC):
     """The accounts list read model, with its tracking records.
 
-    Every ``record_*`` method writes its row and its tracking record in one
-    transaction: the tracking table refuses a position already recorded, so
-    an event is applied to the list exactly once, even across processes.
+    Every ``record_*`` method writes its row, the summary and its tracking
+    record in one transaction: the tracking table refuses a position already
+    recorded, so an event is applied to the list exactly once, even across
+    processes, and the summary always adds up the rows beside it.
     """
 
     @abstractmethod
@@ -236,8 +264,18 @@ class AccountsListView(TrackingRecorder, ABC):
         """One page of the list, its count, total and position, all consistent."""
 
     @abstractmethod
-    def get_all_rows(self) -> tuple[int, list[AccountRow]]:
-        """Every row and the position they reflect, in one read (for the audit)."""
+    def get_all_rows(self) -> tuple[int, list[AccountRow], AccountsSummary]:
+        """Every row, the summary and the position they reflect, in one read.
+
+        For the audit, and for pages of a sealed list.
+        """
+
+    @abstractmethod
+    def recount_summary(self) -> None:
+        """Add up the rows into the summary again, holding off writers meanwhile.
+
+        For a list kept before it had a summary (see migration 0003).
+        """
 
     def get_position(self) -> int:
         """The last Accounts notification the list reflects (0: none yet)."""
@@ -245,8 +283,8 @@ class AccountsListView(TrackingRecorder, ABC):
 
     @property
     @abstractmethod
-    def table_names(self) -> tuple[str, str]:
-        """The rows table and the tracking table, in that order."""
+    def table_names(self) -> tuple[str, ...]:
+        """The rows, summary and tracking tables, in that order."""
 
 
 class AccountsListProjection(Projection[AccountsListView]):

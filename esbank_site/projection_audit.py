@@ -6,11 +6,14 @@ projection, an event it forgot to handle, a row edited in the database or an
 event changed after it was projected all show up as a difference, which
 names the account.
 
-The comparison is made at the read model's own position: its rows and its
-position are read together, then only the notifications up to that position
-are folded. A list that lags behind the log is therefore not wrong, only
-late (the audit reports lag separately); one that disagrees with the events
-it claims to reflect is.
+The accounts list's summary is compared with the folded accounts too: it is
+kept beside the rows, not computed from them, so it could drift on its own.
+
+The comparison is made at the read model's own position: its rows, its
+summary and its position are read together, then only the notifications up
+to that position are folded. A list that lags behind the log is therefore
+not wrong, only late (the audit reports lag separately); one that disagrees
+with the events it claims to reflect is.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from accounts.domain import (
     Withdrawn,
 )
 from accounts.money import ZERO
-from accounts.projections import AccountRow
+from accounts.projections import AccountRow, AccountsSummary
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -56,9 +59,17 @@ def check_projections(bank: Bank) -> list[ProjectionCheck]:
 
 def check_accounts_list(bank: Bank) -> ProjectionCheck:
     """Fold the Accounts log into account rows; compare with the accounts list."""
-    position, rows = bank.accounts_list().get_all_rows()
+    position, rows, summary = bank.accounts_list().get_all_rows()
     check = ProjectionCheck("AccountsList", position, len(rows))
     expected = _fold_accounts_list(bank, position)
+    expected_summary = AccountsSummary.of(expected.values())
+    if summary != expected_summary:
+        check.problems.append(
+            f"The accounts list's summary (at position {position}) counts "
+            f"{summary.account_count} accounts holding £{summary.total_balance}; "
+            f"the events say {expected_summary.account_count} holding "
+            f"£{expected_summary.total_balance}."
+        )
     actual = {row.id: row for row in rows}
     for account_id, row in expected.items():
         if account_id not in actual:

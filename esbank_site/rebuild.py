@@ -1,9 +1,9 @@
 """Rebuild a projection's read model from the events, while the site serves.
 
-The replay writes into a shadow pair of tables beside the live ones
-(``accountslist_rebuild_rows`` and ``..._tracking``), through a second
-instance of the same projection, so pages keep reading the live list and
-its processor keeps it current meanwhile. Once the shadow has caught up
+The replay writes into a shadow set of tables beside the live ones
+(``accountslist_rebuild_rows``, ``..._summary`` and ``..._tracking``),
+through a second instance of the same projection, so pages keep reading the
+live list and its processor keeps it current meanwhile. Once the shadow has caught up
 with the log, one transaction drops the live tables and renames the shadow
 ones in their place. The tracking position moves with the rows it
 describes: whatever the live processor did meanwhile is simply replaced,

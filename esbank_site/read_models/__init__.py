@@ -1,10 +1,11 @@
 """The accounts list's read model, in SQL, for SQLite and for PostgreSQL.
 
 Each view is a tracking recorder of the library (the pattern its
-``ProjectionRunner`` expects) that also owns one table of rows. The tables
-are named after the tracking table the factory gives it, so the projection
-``AccountsList`` gets ``accountslist_tracking`` and ``accountslist_rows``,
-and ``rebuild_projection`` can build a shadow pair beside them
+``ProjectionRunner`` expects) that also owns a table of rows and a one-row
+summary of them. The tables are named after the tracking table the factory
+gives it, so the projection ``AccountsList`` gets ``accountslist_tracking``,
+``accountslist_rows`` and ``accountslist_summary``, and
+``rebuild_projection`` can build a shadow set beside them
 (``accountslist_rebuild_*``) and swap it in, in one transaction.
 
 Money is exact in both: NUMERIC(14,2) on PostgreSQL, whole pence in an

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from datetime import UTC
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Self
 from uuid import UUID
 
@@ -16,6 +17,7 @@ from accounts.projections import (
     AccountRow,
     AccountsPage,
     AccountsQuery,
+    AccountsSummary,
     ReadModelError,
 )
 from esbank_site.read_models.rows import (
@@ -26,6 +28,7 @@ from esbank_site.read_models.rows import (
     like_pattern,
     rows_table_name,
     shadow_tracking_table_name,
+    summary_table_name,
 )
 
 if TYPE_CHECKING:
@@ -47,7 +50,9 @@ class PostgresAccountsListView(AccountRows, PostgresTrackingRecorder):
     ) -> None:
         super().__init__(datastore, tracking_table_name=tracking_table_name, **kwargs)
         self.rows_table_name = rows_table_name(tracking_table_name)
+        self.summary_table_name = summary_table_name(tracking_table_name)
         self.check_identifier_length(self.rows_table_name + "_activity_idx")
+        self.check_identifier_length(self.summary_table_name + "_pkey")
         self.sql_create_statements.append(
             SQL(
                 # Plain columns, or NULLs beside a sealed row.
@@ -75,6 +80,17 @@ class PostgresAccountsListView(AccountRows, PostgresTrackingRecorder):
                     SQL(columns),
                 )
             )
+        self.sql_create_statements.append(
+            SQL(
+                # One row: the rows added up (or NULLs beside a sealed summary).
+                # Unbounded NUMERIC: the total may outgrow any one balance.
+                "CREATE TABLE IF NOT EXISTS {0} ("
+                "id smallint PRIMARY KEY CHECK (id = 1), "
+                "account_count bigint, "
+                "total_balance numeric, "
+                "sealed bytea)"
+            ).format(self._summary)
+        )
         self._insert_row_statement = SQL(
             "INSERT INTO {0} VALUES (%(id)s, %(owner)s, %(name)s, %(owner_key)s, "
             "%(name_key)s, %(currency)s, %(balance)s, %(overdraft_limit)s, "
@@ -90,18 +106,32 @@ class PostgresAccountsListView(AccountRows, PostgresTrackingRecorder):
         self._select_row_statement = SQL(
             "SELECT * FROM {0} WHERE account_id = %s"
         ).format(self._rows)
+        self._select_summary_statement = SQL("SELECT * FROM {0}").format(self._summary)
+        self._store_summary_statement = SQL(
+            "INSERT INTO {0} VALUES (1, %(account_count)s, %(total_balance)s, "
+            "%(sealed)s) ON CONFLICT (id) DO UPDATE SET "
+            "account_count = EXCLUDED.account_count, "
+            "total_balance = EXCLUDED.total_balance, sealed = EXCLUDED.sealed"
+        ).format(self._summary)
 
     @property
-    def table_names(self) -> tuple[str, str]:
-        return self.rows_table_name, self.tracking_table_name
+    def table_names(self) -> tuple[str, ...]:
+        return self.rows_table_name, self.summary_table_name, self.tracking_table_name
 
     @property
     def _rows(self) -> Composable:
         return Identifier(self.datastore.schema, self.rows_table_name)
 
     @property
-    def _tracking(self) -> Composable:
-        return Identifier(self.datastore.schema, self.tracking_table_name)
+    def _summary(self) -> Composable:
+        return Identifier(self.datastore.schema, self.summary_table_name)
+
+    @property
+    def _tables(self) -> Composable:
+        """Every table of this view, in ``table_names`` order."""
+        return SQL(", ").join(
+            Identifier(self.datastore.schema, name) for name in self.table_names
+        )
 
     # Writing.
 
@@ -118,6 +148,25 @@ class PostgresAccountsListView(AccountRows, PostgresTrackingRecorder):
 
     def _update_row(self, c: Cursor[DictRow], row: AccountRow) -> None:
         c.execute(self._update_row_statement, self._params(row), prepare=True)
+
+    def _hold_off_writers(self, c: Cursor[DictRow]) -> None:
+        # Writers change rows (ROW EXCLUSIVE): SHARE makes them wait.
+        c.execute(SQL("LOCK TABLE {0} IN SHARE MODE").format(self._rows))
+
+    def _fetch_summary(self, c: Cursor[DictRow]) -> DictRow | None:
+        c.execute(self._select_summary_statement, prepare=True)
+        return c.fetchone()
+
+    def _store_summary(self, c: Cursor[DictRow], summary: AccountsSummary) -> None:
+        params = self._summary_params(summary)
+        c.execute(self._store_summary_statement, params, prepare=True)
+
+    def _plain_summary(self, r: Mapping[str, Any]) -> AccountsSummary:
+        return AccountsSummary(r["account_count"], r["total_balance"].quantize(CENT))
+
+    @staticmethod
+    def _stored_amount(amount: Decimal) -> Decimal:
+        return amount
 
     def _params(self, row: AccountRow) -> dict[str, Any]:
         if self.seal is not None:
@@ -150,38 +199,46 @@ class PostgresAccountsListView(AccountRows, PostgresTrackingRecorder):
         select_page = SQL(
             "SELECT * FROM {0}{1} ORDER BY {2} {3}, account_id {3} LIMIT %s OFFSET %s"
         ).format(self._rows, where, Identifier(SORT_COLUMNS[query.sort]), direction)
-        select_totals = SQL(
+        select_matched = SQL(
             "SELECT COUNT(*) AS n, SUM(balance) AS total FROM {0}{1}"
         ).format(self._rows, where)
         with self._snapshot() as curs:
             curs.execute(select_page, (*params, query.per_page, query.offset))
             page_rows = [self._decode(r["account_id"], r) for r in curs.fetchall()]
-            curs.execute(select_totals, params)
-            totals = _fetch_one(curs)
-            curs.execute(SQL("SELECT COUNT(*) AS n FROM {0}").format(self._rows))
-            all_count = _fetch_one(curs)
+            summary = self._select_summary(curs)
+            matched = summary
+            if query.is_filtered:
+                curs.execute(select_matched, params)
+                totals = _fetch_one(curs)
+                matched = AccountsSummary(
+                    totals["n"], (totals["total"] or ZERO).quantize(CENT)
+                )
             position = self._max_tracking_id(LEADER_NAME, curs) or 0
         return AccountsPage(
             query=query,
             rows=page_rows,
-            count=totals["n"],
-            total_balance=(totals["total"] or ZERO).quantize(CENT),
-            all_count=all_count["n"],
+            count=matched.account_count,
+            total_balance=matched.total_balance,
+            all_count=summary.account_count,
             position=position,
         )
 
-    def get_all_rows(self) -> tuple[int, list[AccountRow]]:
+    def get_all_rows(self) -> tuple[int, list[AccountRow], AccountsSummary]:
         with self._snapshot() as curs:
-            curs.execute(SQL("SELECT * FROM {0}").format(self._rows))
-            rows = [self._decode(r["account_id"], r) for r in curs.fetchall()]
+            rows = self._select_all_rows(curs)
+            summary = self._select_summary(curs)
             position = self._max_tracking_id(LEADER_NAME, curs) or 0
-        return position, rows
+        return position, rows, summary
+
+    def _select_all_rows(self, c: Cursor[DictRow]) -> list[AccountRow]:
+        c.execute(SQL("SELECT * FROM {0}").format(self._rows))
+        return [self._decode(r["account_id"], r) for r in c.fetchall()]
 
     @contextmanager
     def _snapshot(self) -> Iterator[Cursor[DictRow]]:
-        """A read-only transaction that sees one state of both tables.
+        """A read-only transaction that sees one state of all the tables.
 
-        Both tables are locked before the first query, which is when a
+        The tables are locked before the first query, which is when a
         REPEATABLE READ snapshot is taken: a rebuild's swap then either
         commits before this snapshot or waits for it to end, and a reader
         never looks at the new tables through an older snapshot.
@@ -189,9 +246,7 @@ class PostgresAccountsListView(AccountRows, PostgresTrackingRecorder):
         with self.datastore.transaction(commit=False) as curs:
             curs.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             curs.execute(
-                SQL("LOCK TABLE {0}, {1} IN ACCESS SHARE MODE").format(
-                    self._rows, self._tracking
-                )
+                SQL("LOCK TABLE {0} IN ACCESS SHARE MODE").format(self._tables)
             )
             yield curs
 
@@ -236,9 +291,7 @@ class PostgresAccountsListView(AccountRows, PostgresTrackingRecorder):
 
     def drop_tables(self) -> None:
         with self.datastore.transaction(commit=True) as curs:
-            curs.execute(
-                SQL("DROP TABLE IF EXISTS {0}, {1}").format(self._rows, self._tracking)
-            )
+            curs.execute(SQL("DROP TABLE IF EXISTS {0}").format(self._tables))
 
     def swap_into(self, live: PostgresAccountsListView) -> None:
         """Replace ``live``'s tables with this view's, in one transaction.
@@ -249,10 +302,10 @@ class PostgresAccountsListView(AccountRows, PostgresTrackingRecorder):
         renamed too: a later rebuild can then create its own again.
         """
         schema = Identifier(self.datastore.schema)
+        tables = list(zip(self.table_names, live.table_names, strict=True))
         renames = [
-            *zip(self.table_names, live.table_names, strict=True),
-            (f"{self.rows_table_name}_pkey", f"{live.rows_table_name}_pkey"),
-            (f"{self.tracking_table_name}_pkey", f"{live.tracking_table_name}_pkey"),
+            *tables,
+            *((f"{old}_pkey", f"{new}_pkey") for old, new in tables),
             *(
                 (f"{self.rows_table_name}_{suffix}", f"{live.rows_table_name}_{suffix}")
                 for suffix, _ in INDEXES
@@ -265,9 +318,9 @@ class PostgresAccountsListView(AccountRows, PostgresTrackingRecorder):
                     self.datastore.lock_timeout or 5
                 )
             )
-            curs.execute(SQL("DROP TABLE {0}, {1}").format(live._rows, live._tracking))
+            curs.execute(SQL("DROP TABLE {0}").format(live._tables))
             for number, (old, new) in enumerate(renames):
-                what = SQL("TABLE" if number < 2 else "INDEX")
+                what = SQL("TABLE" if number < len(tables) else "INDEX")
                 curs.execute(
                     SQL("ALTER {0} {1}.{2} RENAME TO {3}").format(
                         what, schema, Identifier(old), Identifier(new)

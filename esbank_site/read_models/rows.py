@@ -3,8 +3,11 @@
 Every change reads the account's row, changes it and writes it back in the
 same transaction as the event's tracking record, which the single-row
 tracking table refuses to repeat or move backwards: each event changes the
-list exactly once, even with two processes at it. Only the SQL differs
-between the databases (``sqlite.py``, ``postgres.py``).
+list exactly once, even with two processes at it. A change of balance or a
+new account changes the one-row summary in the same transaction, so the
+summary is exactly the rows added up, and a page reads it instead of adding
+up every row. Only the SQL differs between the databases (``sqlite.py``,
+``postgres.py``).
 """
 
 from __future__ import annotations
@@ -19,11 +22,13 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 
+from accounts.money import ZERO
 from accounts.projections import (
     AccountRow,
     AccountsListView,
     AccountsPage,
     AccountsQuery,
+    AccountsSummary,
     ReadModelError,
 )
 from esbank_site.read_models.sealed import RowSeal, page_in_memory
@@ -57,6 +62,11 @@ REBUILD_INFIX = "_rebuild"
 def rows_table_name(tracking_table_name: str) -> str:
     """``accountslist_tracking`` -> ``accountslist_rows``."""
     return tracking_table_name.removesuffix("_tracking") + "_rows"
+
+
+def summary_table_name(tracking_table_name: str) -> str:
+    """``accountslist_tracking`` -> ``accountslist_summary``."""
+    return tracking_table_name.removesuffix("_tracking") + "_summary"
 
 
 def shadow_tracking_table_name(tracking_table_name: str) -> str:
@@ -95,6 +105,9 @@ class _Batch:
     opened: set[UUID] = dataclasses.field(default_factory=set)
     first: Tracking | None = None
     last: Tracking | None = None
+    # What the batch adds to the summary: accounts opened, money moved.
+    accounts: int = 0
+    balance: Decimal = ZERO
 
 
 class AccountRows(AccountsListView):
@@ -141,6 +154,7 @@ class AccountRows(AccountsListView):
                 self._insert_row(batch.cursor, row)
             else:
                 self._update_row(batch.cursor, row)
+        self._add_to_summary(batch.cursor, batch.accounts, batch.balance)
         if batch.last is not batch.first and batch.last is not None:
             self._insert_tracking(batch.cursor, batch.last)
 
@@ -151,14 +165,18 @@ class AccountRows(AccountsListView):
 
     def record_opened(self, row: AccountRow, tracking: Tracking) -> None:
         with self._writing(tracking) as c:
-            if self._batch is None:
+            batch = self._batch
+            if batch is None:
                 self._insert_row(c, row)
-            elif row.id in self._batch.rows:
+                self._add_to_summary(c, 1, row.balance)
+            elif row.id in batch.rows:
                 msg = f"Account {row.id} was opened twice."
                 raise IntegrityError(msg)
             else:
-                self._batch.rows[row.id] = row
-                self._batch.opened.add(row.id)
+                batch.rows[row.id] = row
+                batch.opened.add(row.id)
+                batch.accounts += 1
+                batch.balance += row.balance
 
     def record_movement(
         self,
@@ -220,16 +238,61 @@ class AccountRows(AccountsListView):
                     f"(notification {tracking.notification_id})."
                 )
                 raise ReadModelError(msg)
+            changed = change(row)
             if batch is None:
-                self._update_row(c, change(row))
+                self._update_row(c, changed)
+                self._add_to_summary(c, 0, changed.balance - row.balance)
             else:
-                batch.rows[account_id] = change(row)
+                batch.rows[account_id] = changed
+                batch.balance += changed.balance - row.balance
 
     def get_accounts_page(self, query: AccountsQuery) -> AccountsPage:
         if self.seal is not None:
-            position, rows = self.get_all_rows()
+            position, rows, _ = self.get_all_rows()
             return page_in_memory(rows, query, position)
         return self._page_in_sql(query)
+
+    def recount_summary(self) -> None:
+        with self._transaction() as c:
+            self._hold_off_writers(c)
+            summary = AccountsSummary.of(self._select_all_rows(c))
+            self._store_summary(c, summary)
+
+    def _add_to_summary(self, c: Any, accounts: int, balance: Decimal) -> None:
+        """Add to the summary, in the transaction that changes the rows.
+
+        Read, then written back, as rows are: the tracking record written
+        first holds off every other writer until this one commits (on SQLite
+        the write lock, on PostgreSQL the tracking row's lock), and the
+        summary is read after it, so it is the latest.
+        """
+        if accounts or balance:
+            self._store_summary(c, self._select_summary(c).plus(accounts, balance))
+
+    def _select_summary(self, c: Any) -> AccountsSummary:
+        """The summary (all zeros if it was never written)."""
+        r = self._fetch_summary(c)
+        if r is None:
+            return AccountsSummary()
+        if r["sealed"] is None:
+            return self._plain_summary(r)
+        if self.seal is None:
+            msg = "The accounts list is sealed: it needs the bank's CIPHER_KEY."
+            raise ReadModelError(msg)
+        return self.seal.open_summary(r["sealed"])
+
+    def _summary_params(self, summary: AccountsSummary) -> dict[str, Any]:
+        if self.seal is not None:
+            return {
+                "account_count": None,
+                "total_balance": None,
+                "sealed": self.seal.seal_summary(summary),
+            }
+        return {
+            "account_count": summary.account_count,
+            "total_balance": self._stored_amount(summary.total_balance),
+            "sealed": None,
+        }
 
     def _decode(self, account_id: UUID, r: Mapping[str, Any]) -> AccountRow:
         if r["sealed"] is None:
@@ -272,6 +335,27 @@ class AccountRows(AccountsListView):
 
     @abstractmethod
     def _select_row(self, c: Any, account_id: UUID) -> AccountRow | None: ...
+
+    @abstractmethod
+    def _select_all_rows(self, c: Any) -> list[AccountRow]: ...
+
+    @abstractmethod
+    def _hold_off_writers(self, c: Any) -> None:
+        """Make writers of rows wait until this transaction ends."""
+
+    @abstractmethod
+    def _fetch_summary(self, c: Any) -> Mapping[str, Any] | None: ...
+
+    @abstractmethod
+    def _store_summary(self, c: Any, summary: AccountsSummary) -> None: ...
+
+    @abstractmethod
+    def _plain_summary(self, r: Mapping[str, Any]) -> AccountsSummary: ...
+
+    @staticmethod
+    @abstractmethod
+    def _stored_amount(amount: Decimal) -> Any:
+        """An amount as this database stores it."""
 
     @abstractmethod
     def _insert_row(self, c: Any, row: AccountRow) -> None: ...

@@ -6,7 +6,9 @@ then stores each row as one ciphertext (made with the events' own cipher),
 beside only its account id and version, which the events table shows in
 clear anyway. The ciphertext names its account and version, and is refused
 on any other row: a copied row is caught, as ``row_binding`` catches copied
-events.
+events. The summary (how many accounts, holding how much) is a total of
+amounts, so it is sealed too, marked as the summary so that no row's
+ciphertext can stand in for it.
 
 The database can then no longer search or sort: a page reads every row in
 one query (still one position, still no aggregate loaded), and filters,
@@ -26,6 +28,7 @@ from accounts.projections import (
     AccountRow,
     AccountsPage,
     AccountsQuery,
+    AccountsSummary,
     ReadModelError,
 )
 
@@ -75,6 +78,25 @@ class RowSeal:
             version=version,
         )
 
+    def seal_summary(self, summary: AccountsSummary) -> bytes:
+        data = {
+            "summary": True,
+            "account_count": summary.account_count,
+            "total_balance": str(summary.total_balance),
+        }
+        return self.cipher.encrypt(json.dumps(data).encode())
+
+    def open_summary(self, sealed: bytes) -> AccountsSummary:
+        """The summary sealed in ``sealed``; refused if it is not a summary."""
+        data: dict[str, Any] = json.loads(self.cipher.decrypt(bytes(sealed)))
+        if data.get("summary") is not True:
+            msg = "The accounts list's summary holds a row's data."
+            raise ReadModelError(msg)
+        return AccountsSummary(
+            account_count=data["account_count"],
+            total_balance=Decimal(data["total_balance"]).quantize(CENT),
+        )
+
 
 # The same orders as the SQL views: case-folded names in code point order,
 # ties broken by the account id's text.
@@ -100,11 +122,12 @@ def page_in_memory(
         and query.owner in (None, row.owner)
     ]
     matched.sort(key=SORT_KEYS[query.sort], reverse=query.descending)
+    totals = AccountsSummary.of(matched)
     return AccountsPage(
         query=query,
         rows=matched[query.offset : query.offset + query.per_page],
-        count=len(matched),
-        total_balance=sum((row.balance for row in matched), Decimal("0.00")),
+        count=totals.account_count,
+        total_balance=totals.total_balance,
         all_count=len(every),
         position=position,
     )

@@ -18,6 +18,7 @@ from accounts.projections import (
     AccountRow,
     AccountsPage,
     AccountsQuery,
+    AccountsSummary,
 )
 from esbank_site.read_models.rows import (
     COLUMNS,
@@ -27,6 +28,7 @@ from esbank_site.read_models.rows import (
     like_pattern,
     rows_table_name,
     shadow_tracking_table_name,
+    summary_table_name,
 )
 from esbank_site.sqlite_tables import NamedSQLiteTrackingRecorder
 
@@ -47,6 +49,7 @@ class SQLiteAccountsListView(AccountRows, NamedSQLiteTrackingRecorder):
         **kwargs: Any,
     ) -> None:
         self.rows_table_name = rows_table_name(tracking_table_name)
+        self.summary_table_name = summary_table_name(tracking_table_name)
         super().__init__(datastore, tracking_table_name=tracking_table_name, **kwargs)
         rows = self.rows_table_name
         self._insert_row_statement = (
@@ -61,10 +64,16 @@ class SQLiteAccountsListView(AccountRows, NamedSQLiteTrackingRecorder):
             "is_closed = :is_closed, last_activity_at = :last_activity_at, "
             "version = :version, sealed = :sealed WHERE account_id = :id"
         )
+        self._store_summary_statement = (
+            f"INSERT INTO {self.summary_table_name} "  # noqa: S608 (our table)
+            "VALUES (1, :account_count, :total_balance, :sealed) "
+            "ON CONFLICT (id) DO UPDATE SET account_count = :account_count, "
+            "total_balance = :total_balance, sealed = :sealed"
+        )
 
     @property
-    def table_names(self) -> tuple[str, str]:
-        return self.rows_table_name, self.tracking_table_name
+    def table_names(self) -> tuple[str, ...]:
+        return self.rows_table_name, self.summary_table_name, self.tracking_table_name
 
     def construct_create_table_statements(self) -> list[str]:
         rows = self.rows_table_name
@@ -87,6 +96,12 @@ class SQLiteAccountsListView(AccountRows, NamedSQLiteTrackingRecorder):
             "sealed BLOB) "
             "WITHOUT ROWID",
             *self._create_index_statements(rows),
+            # One row: the rows added up (or NULLs beside a sealed summary).
+            f"CREATE TABLE IF NOT EXISTS {self.summary_table_name} ("
+            "id INTEGER PRIMARY KEY CHECK (id = 1), "
+            "account_count INTEGER, "
+            "total_balance INTEGER, "  # pence
+            "sealed BLOB)",
         ]
 
     @staticmethod
@@ -114,6 +129,24 @@ class SQLiteAccountsListView(AccountRows, NamedSQLiteTrackingRecorder):
 
     def _update_row(self, c: SQLiteCursor, row: AccountRow) -> None:
         c.execute(self._update_row_statement, self._params(row))
+
+    def _hold_off_writers(self, c: SQLiteCursor) -> None:
+        # A first write takes SQLite's one write lock.
+        c.execute(f"DELETE FROM {self.summary_table_name}")  # noqa: S608
+
+    def _fetch_summary(self, c: SQLiteCursor) -> Any:
+        c.execute(f"SELECT * FROM {self.summary_table_name}")  # noqa: S608
+        return c.fetchone()
+
+    def _store_summary(self, c: SQLiteCursor, summary: AccountsSummary) -> None:
+        c.execute(self._store_summary_statement, self._summary_params(summary))
+
+    def _plain_summary(self, r: Mapping[str, Any]) -> AccountsSummary:
+        return AccountsSummary(r["account_count"], _from_pence(r["total_balance"]))
+
+    @staticmethod
+    def _stored_amount(amount: Decimal) -> int:
+        return _to_pence(amount)
 
     def _params(self, row: AccountRow) -> dict[str, Any]:
         if self.seal is not None:
@@ -150,30 +183,36 @@ class SQLiteAccountsListView(AccountRows, NamedSQLiteTrackingRecorder):
             f"ORDER BY {column} {direction}, account_id {direction} "
             "LIMIT ? OFFSET ?"
         )
-        select_totals = f"SELECT COUNT(*), SUM(balance) FROM {rows}{where}"  # noqa: S608
+        select_matched = f"SELECT COUNT(*), SUM(balance) FROM {rows}{where}"  # noqa: S608
         with self.datastore.transaction(commit=False) as c:
             c.execute(select_page, (*params, query.per_page, query.offset))
             page_rows = [self._decode(UUID(r["account_id"]), r) for r in c.fetchall()]
-            c.execute(select_totals, params)
-            count, total = c.fetchone()
-            c.execute(f"SELECT COUNT(*) FROM {rows}")  # noqa: S608 (our table)
-            (all_count,) = c.fetchone()
+            summary = self._select_summary(c)
+            matched = summary
+            if query.is_filtered:
+                c.execute(select_matched, params)
+                count, total = c.fetchone()
+                matched = AccountsSummary(count, _from_pence(total or 0))
             position = self._max_tracking_id(LEADER_NAME, c) or 0
         return AccountsPage(
             query=query,
             rows=page_rows,
-            count=count,
-            total_balance=_from_pence(total or 0),
-            all_count=all_count,
+            count=matched.account_count,
+            total_balance=matched.total_balance,
+            all_count=summary.account_count,
             position=position,
         )
 
-    def get_all_rows(self) -> tuple[int, list[AccountRow]]:
+    def get_all_rows(self) -> tuple[int, list[AccountRow], AccountsSummary]:
         with self.datastore.transaction(commit=False) as c:
-            c.execute(f"SELECT * FROM {self.rows_table_name}")  # noqa: S608
-            rows = [self._decode(UUID(r["account_id"]), r) for r in c.fetchall()]
+            rows = self._select_all_rows(c)
+            summary = self._select_summary(c)
             position = self._max_tracking_id(LEADER_NAME, c) or 0
-        return position, rows
+        return position, rows, summary
+
+    def _select_all_rows(self, c: SQLiteCursor) -> list[AccountRow]:
+        c.execute(f"SELECT * FROM {self.rows_table_name}")  # noqa: S608
+        return [self._decode(UUID(r["account_id"]), r) for r in c.fetchall()]
 
     @staticmethod
     def _where(query: AccountsQuery) -> tuple[str, tuple[str, ...]]:

@@ -57,6 +57,8 @@ def test_the_library_runner_keeps_the_list(pg_bank):
         finally:
             runner.view.datastore.close()  # the runner closes only its app
     assert balances(pg_bank) == {ada: Decimal("7.50")}
+    page = pg_bank.accounts_list().get_accounts_page(AccountsQuery())
+    assert (page.all_count, page.total_balance) == (1, Decimal("7.50"))
 
 
 def test_the_worker_holds_the_list_and_restarts_a_failed_runner(

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from eventsourcing.cipher import AESCipher
 
-from accounts.projections import AccountsQuery, ReadModelError
+from accounts.projections import AccountsQuery, AccountsSummary, ReadModelError
 from esbank_site.audit import audit
 from esbank_site.bank import Bank, eventsourcing_env
 from tests.projections.rawdb import run_sql, stored_id
@@ -75,4 +75,34 @@ def test_a_sealed_row_copied_onto_another_is_refused(encrypted_bank, database):
         (sealed, stored_id(database, ada)),
     )
     with pytest.raises(ReadModelError, match=str(ada)):
+        encrypted_bank.accounts_list().get_all_rows()
+
+
+def test_the_summary_is_sealed_and_adds_up_the_sealed_rows(encrypted_bank, database):
+    accounts = encrypted_bank.accounts
+    zeb = accounts.open_account(SECRET_OWNER, "Offshore")
+    ada = accounts.open_account("ada", "Current")
+    accounts.deposit(zeb, "4321.98")
+    accounts.transfer(zeb, ada, "0.02")
+    accounts.withdraw(ada, "0.01")
+
+    [(count, total, sealed)] = run_sql(
+        database,
+        "SELECT account_count, total_balance, sealed FROM accountslist_summary",
+    )
+    assert (count, total) == (None, None)
+    assert b"4321" not in bytes(sealed)
+    position, rows, summary = encrypted_bank.accounts_list().get_all_rows()
+    assert summary == AccountsSummary(2, Decimal("4321.97")) == AccountsSummary.of(rows)
+    assert position == accounts.recorder.max_notification_id()
+    assert audit(encrypted_bank).ok
+
+    # A row's ciphertext cannot stand in for the summary.
+    [(row_sealed,)] = run_sql(
+        database,
+        "SELECT sealed FROM accountslist_rows WHERE account_id = %s",
+        (stored_id(database, zeb),),
+    )
+    run_sql(database, "UPDATE accountslist_summary SET sealed = %s", (row_sealed,))
+    with pytest.raises(ReadModelError, match="summary holds a row's data"):
         encrypted_bank.accounts_list().get_all_rows()

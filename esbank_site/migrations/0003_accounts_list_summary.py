@@ -1,0 +1,47 @@
+"""Give the accounts list its one-row summary, added up from its rows.
+
+The view keeps the summary with every row it changes; a list kept before
+then has rows but no summary yet. Its table is created as 0002 creates the
+others (through the view, ``CREATE TABLE IF NOT EXISTS``), then filled from
+the rows while writers of rows wait. With a CIPHER_KEY the rows are sealed,
+so they are opened with the bank's key, and the summary is sealed too.
+
+Processes still running the code from before the summary change rows
+without changing it: stop them before migrating, as for any schema change,
+or rebuild the list afterwards (``manage.py rebuild_projection
+AccountsList``); ``manage.py bank_audit`` reports a summary that disagrees
+with the events.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import migrations
+
+
+def add_up_accounts_list(apps: Any, schema_editor: Any) -> None:
+    from django.conf import settings  # noqa: PLC0415
+
+    from accounts.projections import AccountsListProjection  # noqa: PLC0415
+    from esbank_site.bank import construct_projection, eventsourcing_env  # noqa: PLC0415
+
+    env = eventsourcing_env(
+        schema_editor.connection.settings_dict,
+        create_tables=True,
+        cipher_key=settings.ESBANK_CIPHER_KEY,
+    )
+    factory, projection = construct_projection(AccountsListProjection, env)
+    try:
+        projection.view.recount_summary()
+    finally:
+        factory.close()
+
+
+class Migration(migrations.Migration):
+    # Not atomic, as 0001 and 0002: the view's own connection needs the locks.
+    atomic = False
+    dependencies = [("esbank_site", "0002_projection_tables")]
+    operations = [
+        migrations.RunPython(add_up_accounts_list, migrations.RunPython.noop),
+    ]
