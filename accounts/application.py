@@ -41,6 +41,7 @@ from accounts.domain import (
 )
 from accounts.errors import (
     AccountNotFoundError,
+    BankError,
     ConflictError,
     IdempotencyKeyReusedError,
     VersionNotFoundError,
@@ -471,39 +472,45 @@ class Accounts(Application):
         """Run a money-moving command once, and at most once per idempotency key.
 
         A receipt saved in the same transaction as the money records the
-        outcome. The same key and command again returns that outcome; a
-        concurrent duplicate loses the race on the receipt's version, retries,
-        and then finds the receipt.
+        outcome. It is saved without looking for it first: its id comes
+        from the key, so if the key was used before, the store refuses the
+        whole save, and only then is the receipt read, to answer with the
+        first outcome. Concurrent duplicates are settled the same way.
 
         Every attempt uses the same transaction id. If a save committed but
         its reply was lost (the library retries an insert after a dropped
         connection, and the retry then collides with the committed events),
-        the next attempt finds that id among the account's new events and
-        returns it, instead of moving the money a second time.
+        the receipt, or else the next attempt, finds that id among what was
+        recorded and returns it, instead of moving the money a second time.
         """
         transaction_id = uuid4()
         loaded: dict[UUID, int] = {}  # version of the first account, as loaded
 
         def attempt() -> UUID:
-            receipt: Receipt | None = None
-            if idempotency_key is not None:
-                receipt = self._find_receipt(idempotency_key)
-                if receipt is not None:
-                    if receipt.command != command:
-                        raise IdempotencyKeyReusedError
-                    return receipt.transaction_id
             if loaded and self._has_recorded(transaction_id, *loaded.popitem()):
                 return transaction_id
-            accounts = move(transaction_id)
-            loaded[accounts[0].id] = accounts[0].version - 1
-            if idempotency_key is not None:
-                receipt = Receipt(
-                    idempotency_key=idempotency_key,
-                    command=command,
-                    transaction_id=transaction_id,
-                )
-            # @aggregate made Receipt an Aggregate, which mypy cannot see.
-            self.save(*accounts, cast("Aggregate | None", receipt))
+            try:
+                accounts = move(transaction_id)
+                loaded[accounts[0].id] = accounts[0].version - 1
+                receipt = None
+                if idempotency_key is not None:
+                    receipt = Receipt(
+                        idempotency_key=idempotency_key,
+                        command=command,
+                        transaction_id=transaction_id,
+                    )
+                # @aggregate made Receipt an Aggregate, which mypy cannot see.
+                self.save(*accounts, cast("Aggregate | None", receipt))
+            except (BankError, IntegrityError):
+                # Refused by an account (not enough money now, say) or by the
+                # store (this key's receipt exists, or another process saved
+                # one of these accounts first). A key used before answers as
+                # it did then; otherwise the refusal stands, and _retrying
+                # tries a conflict again.
+                first = self._first_outcome(idempotency_key, command)
+                if first is None:
+                    raise
+                return first
             return transaction_id
 
         return self._retrying(attempt, *account_ids)
@@ -517,12 +524,21 @@ class Accounts(Application):
             for e in self.events.get(account_id, gt=after_version)
         )
 
-    def _find_receipt(self, idempotency_key: str) -> Receipt | None:
+    def _first_outcome(self, idempotency_key: str | None, command: str) -> UUID | None:
+        """The transaction id of the key's first use, or None if it is unused.
+
+        Raises IdempotencyKeyReusedError if the key was first used for a
+        different command.
+        """
+        if idempotency_key is None:
+            return None
         try:
             receipt: Receipt = self.repository.get(Receipt.create_id(idempotency_key))
         except AggregateNotFoundError:
             return None
-        return receipt
+        if receipt.command != command:
+            raise IdempotencyKeyReusedError
+        return receipt.transaction_id
 
     def _retrying(self, attempt: Callable[[], T], *aggregate_ids: UUID) -> T:
         """Call ``attempt`` until it saves without a version conflict.
