@@ -165,7 +165,7 @@ def test_staff_account_page_has_no_forms_on_a_customers_account(
 HTMX_MATRIX = [
     ("/", STAFF, "page"),
     ("/", OWNER, "page"),
-    ("/accounts/{id}/", OWNER, "page"),
+    ("/accounts/{id}/", OWNER, "fragment"),  # a statement page, in place
     ("/accounts/{id}/summary/", OWNER, "fragment"),
     ("/accounts/panel/", OWNER, "fragment"),
     ("/accounts/panel/", STAFF, "fragment"),
@@ -183,7 +183,8 @@ def test_get_with_htmx(clients, alice_account, path, role, kind):
 
 
 @pytest.mark.parametrize(
-    "path", ["/staff/accounts/{id}/events/", "/staff/transactions/"]
+    "path",
+    ["/staff/accounts/{id}/events/", "/staff/transactions/", "/accounts/{id}/"],
 )
 def test_restoring_history_gets_the_whole_page(staff_client, alice_account, path):
     response = staff_client.get(
