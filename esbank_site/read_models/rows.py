@@ -128,14 +128,17 @@ class AccountRows(AccountsListView):
 
     @contextmanager
     def batch(self) -> Iterator[None]:
-        """Record the events inside in one transaction, for a fast replay.
+        """Record the events inside in one transaction: a pull, or a replay.
 
         Rows are read once, changed in memory and written at the end, with
         the batch's last tracking record; its first one is written at once,
-        so an event the view has already seen still fails, before any work.
-        The whole batch is then applied exactly once, or not at all. Only
-        for a view that one thread writes to, such as a rebuild's shadow.
-        A batch inside a batch joins it.
+        so an event the view has already seen still fails, before any work,
+        and another process processing the same events waits for this
+        transaction and then fails the same way. The whole batch is applied
+        exactly once, or not at all. One thread at a time per view object
+        (the batch in progress is the object's): ``ProjectionProcessor``
+        holds its lock, a rebuild owns its shadow. A batch inside a batch
+        joins it.
         """
         if self._batch is not None:
             yield
