@@ -12,6 +12,7 @@ same pull did from the processing event before they read the database.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -72,6 +73,14 @@ class LedgerProcess(BatchProcessApplication):
     # so writes by another process are never missed.
     env: ClassVar = {"AGGREGATE_CACHE_MAXSIZE": "1", "AGGREGATE_CACHE_FASTFORWARD": "y"}
 
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        super().__init__(env)
+        # The library fast-forwards the cached ledger under a lock of its
+        # own but deep-copies it after releasing that lock: a page reading
+        # the ledger while the processor brings it up to date could copy a
+        # new version with old totals. Every read of it holds this lock.
+        self._ledger_lock = threading.Lock()
+
     @singledispatchmethod
     def policy(self, domain_event: Any, processing_event: ProcessingEvent) -> None:
         """Events that move no money are not the ledger's business."""
@@ -98,7 +107,7 @@ class LedgerProcess(BatchProcessApplication):
     def get_ledger(self) -> LedgerSummary:
         """The ledger as it stands (zero before the first transaction)."""
         try:
-            ledger: Ledger = self.repository.get(Ledger.create_id())
+            ledger = self._get_ledger()
         except AggregateNotFoundError:
             return LedgerSummary(ZERO, ZERO, ZERO, transaction_count=0, version=0)
         return LedgerSummary(
@@ -118,9 +127,13 @@ class LedgerProcess(BatchProcessApplication):
 
     def _get_or_start_ledger(self) -> Ledger:
         try:
-            ledger: Ledger = self.repository.get(Ledger.create_id())
+            return self._get_ledger()
         except AggregateNotFoundError:
             return Ledger()
+
+    def _get_ledger(self) -> Ledger:
+        with self._ledger_lock:
+            ledger: Ledger = self.repository.get(Ledger.create_id())
         return ledger
 
 

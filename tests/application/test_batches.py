@@ -11,6 +11,8 @@ they belong, and nothing recorded from a pull that failed half-way.
 from __future__ import annotations
 
 import random
+import sys
+import threading
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -151,3 +153,46 @@ def test_a_pull_that_fails_half_way_records_nothing_of_it(
     assert ledger.recorder.max_tracking_id("Accounts") == (
         bank.accounts.recorder.max_notification_id()
     )
+
+
+def test_pages_reading_the_ledger_while_it_is_processed_see_whole_versions(
+    quiet_bank: Bank,
+) -> None:
+    """The cached ledger is copied under a lock, never half brought up to date."""
+    bank = quiet_bank
+    record_movements(bank, 300)
+    ledger = bank.ledger()
+    torn: list[Any] = []
+    reads = [0]
+    done = threading.Event()
+
+    def read() -> None:
+        while not done.is_set():
+            summary = ledger.get_ledger()
+            reads[0] += 1
+            if summary.balance != summary.total_deposits - summary.total_withdrawals:
+                torn.append(summary)
+
+    # Threads switch every microsecond instead of every 5 ms, so a copy taken
+    # in the middle of an update is likely, not a matter of luck.
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    readers = [threading.Thread(target=read) for _ in range(4)]
+    for reader in readers:
+        reader.start()
+    try:
+        start = ledger.recorder.max_tracking_id("Accounts")
+        for notifications in ledger.pull_notifications(
+            "Accounts", start=start, inclusive_of_start=False
+        ):
+            # Small pulls: many versions for the readers to land between.
+            for n in range(0, len(notifications), 5):
+                few = notifications[n : n + 5]
+                ledger.process_batch(ledger.convert_notifications("Accounts", few))
+    finally:
+        done.set()
+        for reader in readers:
+            reader.join()
+        sys.setswitchinterval(switch_interval)
+    assert reads[0] > 0
+    assert torn == []
