@@ -23,10 +23,14 @@
 - while its follower is far behind (a catch-up after downtime), logs its
   progress every few seconds, from the positions it reads anyway.
 
-A projection (the accounts list) gets a ``ProjectionWorker`` instead, which
-holds its lock the same way but, while it does, runs the projection under
-the library's own ``ProjectionRunner``, following the leader through the
-library's PostgreSQL subscription.
+A projection (the accounts list) runs the same way, its
+``ProjectionProcessor`` writing each pull in one transaction through its
+view's ``batch()``. With ``library_runner=True`` (``run_processors
+--library-runner``) it gets a ``ProjectionWorker`` instead, which holds its
+lock the same way but, while it does, runs the projection under the
+library's own ``ProjectionRunner``, following the leader through the
+library's PostgreSQL subscription: simpler, and one transaction per event,
+which fell behind 8 clients' deposits here (docs/BENCHMARKS.md, figure 4).
 
 Exactly-once never rests on the lock alone. Each event is processed in one
 transaction with its tracking record, and the single-row tracking table
@@ -75,6 +79,11 @@ APPLICATION_NAME_PREFIX = "esbank-processor "
 DEFAULT_POLL_INTERVAL = 1.0
 DEFAULT_STANDBY_INTERVAL = 1.0
 DEFAULT_BATCH_SIZE = 100
+# After a notification, how long a follower lets more commits land before it
+# pulls: under load one pull, one transaction, then covers dozens of events
+# instead of one or two, and the followers take less of the CPU the web
+# processes need. The ledger and the log trail the accounts by this much more.
+DEFAULT_GATHER_SECONDS = 0.05
 MAX_RECONNECT_DELAY = 30.0
 # A follower more than this many events behind its leader is catching up,
 # and says how it is going this often; a follower that keeps up says
@@ -346,6 +355,7 @@ class FollowerWorker(threading.Thread):
         poll_interval: float = DEFAULT_POLL_INTERVAL,
         standby_interval: float = DEFAULT_STANDBY_INTERVAL,
         batch_size: int = DEFAULT_BATCH_SIZE,
+        gather_seconds: float = DEFAULT_GATHER_SECONDS,
         progress_interval: float = DEFAULT_PROGRESS_INTERVAL,
         progress_threshold: int = DEFAULT_PROGRESS_THRESHOLD,
     ) -> None:
@@ -356,6 +366,7 @@ class FollowerWorker(threading.Thread):
         self.poll_interval = poll_interval
         self.standby_interval = standby_interval
         self.batch_size = batch_size
+        self.gather_seconds = gather_seconds
         self.holding = threading.Event()
         self.key = lock_key(processor.name)
         self.channel: str = processor.leader.recorder.channel_name  # type: ignore[attr-defined]
@@ -429,8 +440,11 @@ class FollowerWorker(threading.Thread):
 
     def _wait_for_news(self, conn: psycopg.Connection[Any]) -> None:
         """Return on the leader's next notification, or after the poll interval."""
+        woken = False
         for _ in conn.notifies(timeout=self.poll_interval, stop_after=1):
-            pass
+            woken = True
+        if woken and self.gather_seconds:
+            self.stopping.wait(self.gather_seconds)  # let more commits land
         # Drain the notifications already received: one pull covers them all.
         for _ in conn.notifies(timeout=0):
             pass
@@ -561,10 +575,16 @@ def run_processors(
     poll_interval: float = DEFAULT_POLL_INTERVAL,
     standby_interval: float = DEFAULT_STANDBY_INTERVAL,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    gather_seconds: float = DEFAULT_GATHER_SECONDS,
     progress_interval: float = DEFAULT_PROGRESS_INTERVAL,
     progress_threshold: int = DEFAULT_PROGRESS_THRESHOLD,
+    library_runner: bool = False,
 ) -> None:
-    """Run the named followers (all by default) until ``stopping`` is set."""
+    """Run the named followers (all by default) until ``stopping`` is set.
+
+    ``library_runner`` runs projections under the library's
+    ``ProjectionRunner`` rather than in pulls of their own.
+    """
     check_postgres(database)
     if not wait_for_tables(database, stopping):
         return
@@ -576,6 +596,7 @@ def run_processors(
             "poll_interval": poll_interval,
             "standby_interval": standby_interval,
             "batch_size": batch_size,
+            "gather_seconds": gather_seconds,
             "progress_interval": progress_interval,
             "progress_threshold": progress_threshold,
         }
@@ -588,7 +609,7 @@ def run_processors(
                 env=bank.env,
                 **options,
             )
-            if isinstance(processor, ProjectionProcessor)
+            if library_runner and isinstance(processor, ProjectionProcessor)
             else FollowerWorker(processor, database, stopping, **options)
             for processor in select_processors(bank, names)
         ]

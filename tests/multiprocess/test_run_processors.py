@@ -479,3 +479,53 @@ def test_catching_up_logs_progress_and_is_quiet_once_caught_up(
         progress = said(output, follower, "catching up")
         assert said(after, follower, "catching up") == progress
         assert len(said(after, follower, "caught up")) == 1
+
+
+def test_gathers_commits_after_a_notification_into_one_pull(
+    observer: Bank, own_database: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stopping = threading.Event()
+    [ledger] = select_processors(observer, ["ledger"])
+    pulls: list[int] = []
+    real_process_batch = ledger.follower.process_batch
+
+    def counted(jobs: Any) -> None:
+        if jobs:
+            pulls.append(len(jobs))
+        real_process_batch(jobs)
+
+    monkeypatch.setattr(ledger.follower, "process_batch", counted)
+    worker = FollowerWorker(
+        ledger, own_database, stopping, poll_interval=60, gather_seconds=1.0
+    )
+    account_id = observer.accounts.open_account("ada", "Current")
+    worker.start()
+    try:
+        wait_for(worker.holding.is_set, 10, "holding")
+        wait_for(lambda: ledger.status().lag == 0, 10, "caught up")
+        pulls.clear()
+        for _ in range(10):  # ten commits, ten notifications, within the second
+            observer.accounts.deposit(account_id, "1.00")
+        wait_for(lambda: ledger.status().lag == 0, 10, "pulled")
+    finally:
+        stopping.set()
+        worker.join(timeout=10)
+    print(f"\nten deposits, one second's gathering: pulls of {pulls} events")
+    assert sum(pulls) == 10
+    assert len(pulls) <= 2  # one, unless the deposits outlasted the second
+
+
+def test_the_library_runner_is_one_flag_away(observer: Bank, spawner: Spawner) -> None:
+    account_ids = open_funded_accounts(observer.accounts, 4)
+    mover = MoneyMover(observer.accounts, account_ids, seed=3)
+    for _ in range(50):
+        mover.move_once()
+    processor = spawner.processor("--library-runner")
+    waited = wait_for(lambda: caught_up(observer), 60, "caught up")
+    for _ in range(20):
+        mover.move_once()
+    wait_for(lambda: caught_up(observer), 30, "followed")
+    print(f"\nProjectionRunner caught up in {waited:.2f}s, then followed")
+    assert processor.popen.poll() is None
+    assert "AccountsList: projecting Accounts" in processor.output()
+    print(assert_exactly_once(observer))

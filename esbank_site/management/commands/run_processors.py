@@ -43,6 +43,19 @@ class Command(BaseCommand):
             help="events processed between two checks of the lock and of stop",
         )
         parser.add_argument(
+            "--gather",
+            type=float,
+            default=workers.DEFAULT_GATHER_SECONDS,
+            help="seconds to let more commits land after a notification, before "
+            "pulling them in one transaction (0: pull at once)",
+        )
+        parser.add_argument(
+            "--library-runner",
+            action="store_true",
+            help="run projections under the library's ProjectionRunner (one "
+            "transaction per event) instead of in pulls",
+        )
+        parser.add_argument(
             "--progress-interval",
             type=float,
             default=workers.DEFAULT_PROGRESS_INTERVAL,
@@ -66,6 +79,8 @@ class Command(BaseCommand):
                 poll_interval=options["poll_interval"],
                 standby_interval=options["standby_interval"],
                 batch_size=options["batch_size"],
+                gather_seconds=options["gather"],
+                library_runner=options["library_runner"],
                 progress_interval=options["progress_interval"],
                 progress_threshold=options["progress_threshold"],
             )
