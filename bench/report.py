@@ -441,28 +441,29 @@ def _followers(
         f"({f['requests_per_second']:.0f} requests/s; every deposit records "
         f"two events, the money and its idempotency receipt: "
         f"{f['write_rate']:.0f} events/s), while `run_processors` follows. A "
-        "processor's pace is what it processed during the load over what was "
+        "processor's pace is what it processed during that load over what was "
         "written during it (just under 1 when it keeps up: the last instant's "
-        "events are in flight when the load stops). Its throughput: "
-        "`run_processors` is stopped for the middle third of the load and "
-        "started again; from its first step until it is back within one pull "
-        "(100) of the head, its processing rate over the write rate (under the "
-        "load for as long as the load lasts). Lag is the leader's head minus its position, sampled "
+        "events are in flight when the load stops). Then the same load again, "
+        "with `run_processors` stopped at its start and started a third of the "
+        "way in: a processor's throughput is its processing rate from its "
+        "first step until it is back within one pull (100) of the head, over "
+        "the write rate. Lag is the leader's head minus its position, sampled "
         "every 0.1 s.",
         "",
-        "| processor | pace: processed / written during the load | throughput while catching up under the load, events/s | / write rate | most lag | lag when the load stopped |",
+        "| processor | pace: processed / written during the steady load | most lag during it | lag when it stopped | throughput while catching up under the second load, events/s | / write rate |",
         "|---|---|---|---|---|---|",
     ]
     targets = []
     for name, pace in f["processors"].items():
-        lags = [s["lag"][name] for s in f["samples"]]
+        start, end = f["load_window"]
+        lags = [s["lag"][name] for s in f["samples"] if start <= s["t"] <= end]
         rate = pace.get("catch_up_rate")
         ratio = pace.get("throughput_vs_write_rate")
         lines.append(
             f"| {name} | {pace['vs_write_rate']:.3f} | "
+            f"{max(lags, default=0)} | {pace['lag_at_stop']} | "
             f"{'n/a' if rate is None else f'{rate:,.0f}'} | "
-            f"{'n/a' if ratio is None else f'{ratio:.1f}'} | "
-            f"{max(lags, default=0)} | {pace['lag_at_stop']} |"
+            f"{'n/a' if ratio is None else f'{ratio:.1f}'} |"
         )
         targets.append(
             (
@@ -504,8 +505,10 @@ def _followers(
         ax.plot(
             [s["t"] for s in samples], [s["lag"][name] for s in samples], label=name
         )
-    start, end = f["load_window"]
-    ax.axvspan(start, end, alpha=0.15, color="grey", label="8 clients depositing")
+    for n, window in enumerate([f["load_window"], f.get("paused_load_window")]):
+        if window:
+            label = "8 clients depositing" if n == 0 else None
+            ax.axvspan(*window, alpha=0.15, color="grey", label=label)
     if len(f.get("paused_window", [])) == 2:
         stopped, restarted = f["paused_window"]
         ax.axvspan(

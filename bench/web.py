@@ -335,23 +335,22 @@ def page_latency(server: Server, request: bytes, calls: int) -> Callable[[], flo
 def followers_keep_up(
     server: Server, customers: Customers, watcher: Bank, followers: Followers
 ) -> dict[str, Any]:
-    """8 clients deposit for a while; what each processor kept up with.
+    """8 clients deposit, twice; what each processor kept up with.
 
-    Two figures. The pace: what a processor processed during the load over
-    what was written during it, with ``run_processors`` following all along
-    (just under 1.0 when it keeps up: the events of the last instant are
-    still in flight when the load stops). And its throughput under the same
-    load: ``run_processors`` is stopped for the middle third of the load and
-    started again, and from its first step until it is back within one pull
-    of the head (or the load ends), its processing rate, over the write
-    rate, says how much faster than the writes it can go.
+    First a steady load with ``run_processors`` following all along: each
+    processor's pace (what it processed during the load over what was
+    written during it: just under 1.0 when it keeps up, since the events of
+    the last instant are still in flight when the load stops) and the time
+    until every lag is back to 0 once the load stops. Then the same load
+    with ``run_processors`` stopped at its start and started again a third
+    of the way in: from a processor's first step until it is back within
+    one pull of the head, its processing rate over the write rate says how
+    much faster than the writes it can go.
     """
-    load_seconds = sized(150, 60) / 10
-    pause = (load_seconds / 3, 2 * load_seconds / 3)
+    load_seconds = sized(100, 40) / 10
     drain_limit = 30.0
     samples: list[dict[str, Any]] = []
     stop = threading.Event()
-
     clock = time.monotonic()  # sample times count from here
 
     def sample() -> None:
@@ -366,41 +365,52 @@ def followers_keep_up(
             )
             time.sleep(0.1)
 
-    switched: list[float] = []  # when run_processors was stopped, and started
+    def load() -> tuple[Any, float, float]:
+        started = time.monotonic()
+        result = drive(
+            server.port, customers.deposit("es"), clients=8, seconds=load_seconds
+        )
+        return result, started - clock, time.monotonic() - clock
 
-    def pause_followers(load_started: float) -> None:
-        time.sleep(max(0.0, load_started + pause[0] - time.monotonic()))
-        switched.append(time.monotonic() - clock)
-        followers.stop()
-        time.sleep(max(0.0, load_started + pause[1] - time.monotonic()))
-        switched.append(time.monotonic() - clock)
-        followers.start()
+    def drain() -> float | None:
+        try:
+            return wait_until_caught_up(watcher, timeout=drain_limit)
+        except TimeoutError:
+            return None
 
-    first = {s.name: s.position for s in watcher.processor_status()}
-    head_before = watcher.processor_status()[0].leader_position
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     time.sleep(0.5)
-    load_started = time.monotonic()
-    pauser = threading.Thread(target=pause_followers, args=(load_started,))
-    pauser.start()
-    result = drive(
-        server.port, customers.deposit("es"), clients=8, seconds=load_seconds
-    )
-    load_ended = time.monotonic()
-    pauser.join()
+
+    # The steady load.
+    first = {s.name: s.position for s in watcher.processor_status()}
+    head_before = watcher.processor_status()[0].leader_position
+    result, steady_start, steady_end = load()
     at_stop = {s.name: s for s in watcher.processor_status()}
-    try:
-        drained = wait_until_caught_up(watcher, timeout=drain_limit)
-    except TimeoutError:
-        drained = None
+    drained = drain()
+    written = at_stop[next(iter(at_stop))].leader_position - head_before
+    write_rate = written / (steady_end - steady_start)
+    time.sleep(0.5)
+
+    # The same load, run_processors stopped for its first third.
+    switched: list[float] = []  # when run_processors was stopped, and started
+
+    def pause_followers() -> None:
+        switched.append(time.monotonic() - clock)
+        followers.stop()
+        time.sleep(max(0.0, clock + switched[0] + load_seconds / 3 - time.monotonic()))
+        switched.append(time.monotonic() - clock)
+        followers.start()
+
+    pauser = threading.Thread(target=pause_followers)
+    pauser.start()
+    _, paused_start, paused_end = load()
+    pauser.join()
+    drain()
     time.sleep(0.5)
     stop.set()
     sampler.join()
-    written = at_stop[next(iter(at_stop))].leader_position - head_before
-    duration = load_ended - load_started
-    write_rate = written / duration
-    load_window = [load_started - clock, load_ended - clock]
+
     processors = {}
     for name, status in at_stop.items():
         rate = _catch_up_rate(samples, name, switched[1])
@@ -417,13 +427,14 @@ def followers_keep_up(
         }
     return {
         "clients": 8,
-        "load_seconds": duration,
+        "load_seconds": steady_end - steady_start,
         "requests_per_second": result.rate,
         "statuses": dict(result.statuses),
         "write_rate": write_rate,
         "processors": processors,
         "drained_seconds": drained,
-        "load_window": load_window,
+        "load_window": [steady_start, steady_end],
+        "paused_load_window": [paused_start, paused_end],
         "paused_window": switched,
         "samples": [
             {
