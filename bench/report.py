@@ -12,6 +12,8 @@ import matplotlib as mpl
 mpl.use("Agg")
 import matplotlib.pyplot as plt
 
+from esbank_site.workers import DEFAULT_GATHER_SECONDS
+
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 PLOTS = DOCS / "benchmarks"
@@ -671,6 +673,14 @@ def _levers(sections: dict[str, Any]) -> list[str]:
             f"| `POSTGRES_ENABLE_DB_FUNCTIONS` (Accounts alone in its database) | {fmt(d['functions_vs_default'])}x the default insert | no: unsafe in this bank (see notes) |"
         )
     if "web" in sections:
+        for gather, g in sections["web"].get("gather", {}).items():
+            lines.append(
+                f"| `run_processors --gather={gather}` (seconds to let commits land "
+                f"before a pull), 8 clients | ES / conventional deposits "
+                f"{fmt(g['es_vs_conventional'])}; back to lag 0 "
+                f"{fmt(g['lag_back_to_0'])} s after | "
+                f"{'default' if float(gather) == DEFAULT_GATHER_SECONDS else ''} |"
+            )
         for name, g in sections["web"]["gunicorn"].items():
             lines.append(
                 f"| gunicorn {g['workers']} workers x {g['threads']} threads, pool {g['pool_size']} per application, 8 clients | ES deposit {fmt(g['es'], 0)}/s; ES / conventional {fmt(g['es_vs_conventional'])}; ES / raw {fmt(g['es_vs_raw'])} | {'make serve default' if name.startswith('3x1 pool 2') else ''} |"

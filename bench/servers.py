@@ -209,14 +209,15 @@ class Site:
 class Followers:
     """``run_processors`` for the whole of a benchmark, pausable."""
 
-    def __init__(self, site: Site) -> None:
+    def __init__(self, site: Site, *args: str) -> None:
         self.site = site
+        self.args = args  # run_processors options, e.g. --gather=0.5
         self._stack: contextlib.ExitStack | None = None
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         self._stack = contextlib.ExitStack()
-        self.process = self._stack.enter_context(self.site.processors())
+        self.process = self._stack.enter_context(self.site.processors(*self.args))
 
     def stop(self) -> None:
         if self._stack is not None:

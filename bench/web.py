@@ -138,6 +138,15 @@ def run(repetitions: int = 3) -> dict[str, Any]:
                     # A figure measured without the followers would mislead.
                     followers["processors_exit_code"] = followers_process.exit_code()
                     followers["processor_failures"] = processors_failures(site)
+                    log("web: run_processors --gather")
+                    gathering = gather_lever(
+                        site,
+                        server,
+                        customers,
+                        watcher,
+                        followers=followers_process,
+                        seconds=seconds,
+                    )
                 log("web: gunicorn settings")
                 levers = gunicorn_levers(
                     site, customers, database, repetitions, seconds
@@ -149,6 +158,7 @@ def run(repetitions: int = 3) -> dict[str, Any]:
         "account_pages": pages,
         "followers": followers,
         "gunicorn": levers,
+        "gather": gathering,
     }
 
 
@@ -482,6 +492,52 @@ def _rate_of(
     server: Server, make: Callable[[int], bytes], clients: int, seconds: float
 ) -> Callable[[], float]:
     return lambda: drive(server.port, make, clients=clients, seconds=seconds).rate
+
+
+# Lever: how long run_processors gathers commits before it pulls.
+
+GATHER_SECONDS = (0.0, 0.05, 0.2, 0.5)
+
+
+def gather_lever(
+    site: Site,
+    server: Server,
+    customers: Customers,
+    watcher: Bank,
+    *,
+    followers: Followers,
+    seconds: float,
+) -> dict[str, Any]:
+    """ES over conventional deposits, 8 clients, under each ``--gather``.
+
+    run_processors is restarted with each value in turn (rotating order),
+    caught up, and both banks measured side by side under it.
+    """
+    ratios: dict[float, list[float]] = {g: [] for g in GATHER_SECONDS}
+    drained: dict[float, list[float]] = {g: [] for g in GATHER_SECONDS}
+    followers.stop()
+    try:
+        for repetition in range(2):
+            turn = repetition % len(GATHER_SECONDS)
+            for gather in GATHER_SECONDS[turn:] + GATHER_SECONDS[:turn]:
+                with Followers(site, f"--gather={gather}"):
+                    wait_until_caught_up(watcher, timeout=60)
+                    es = _rate_of(server, customers.deposit("es"), 8, seconds)()
+                    drained[gather].append(wait_until_caught_up(watcher, timeout=60))
+                    conventional = _rate_of(
+                        server, customers.deposit("conventional"), 8, seconds
+                    )()
+                ratios[gather].append(es / conventional)
+    finally:
+        followers.start()
+        wait_until_caught_up(watcher, timeout=120)
+    return {
+        str(gather): {
+            "es_vs_conventional": Spread.of(ratios[gather]).as_dict(),
+            "lag_back_to_0": Spread.of(drained[gather]).as_dict(),
+        }
+        for gather in GATHER_SECONDS
+    }
 
 
 def gunicorn_levers(

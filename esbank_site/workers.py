@@ -82,8 +82,9 @@ DEFAULT_BATCH_SIZE = 100
 # After a notification, how long a follower lets more commits land before it
 # pulls: under load one pull, one transaction, then covers dozens of events
 # instead of one or two, and the followers take less of the CPU the web
-# processes need. The ledger and the log trail the accounts by this much more.
-DEFAULT_GATHER_SECONDS = 0.05
+# processes need. The read side trails the accounts by this much more; the
+# benchmarks measure 0 to 0.5 s (docs/BENCHMARKS.md, "Levers").
+DEFAULT_GATHER_SECONDS = 0.2
 MAX_RECONNECT_DELAY = 30.0
 # A follower more than this many events behind its leader is catching up,
 # and says how it is going this often; a follower that keeps up says
