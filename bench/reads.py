@@ -15,7 +15,7 @@ import functools
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from accounts.application import Accounts
-from accounts.domain import MONEY_EVENTS, Account, signed_amount
+from accounts.domain import Account
 from bench.common import (
     NO_CACHE,
     Spread,
@@ -30,7 +30,6 @@ from bench.loading import grow_history
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from decimal import Decimal
     from uuid import UUID
 
 # History lengths. The longer ones end on a snapshot; the worst case ends
@@ -58,28 +57,6 @@ def build(accounts: Accounts, length: int) -> UUID:
     account_id = accounts.open_account("bench-reads", f"{length} events")
     grow_history(accounts, account_id, length)
     return account_id
-
-
-def last_statement_lines(
-    accounts: Accounts, account_id: UUID, limit: int = 100
-) -> list[tuple[int, Decimal, Decimal]]:
-    """Lever: the statement's last lines, without reading the whole history.
-
-    The account page showed the last 100 movements, and ``get_statement``
-    folds every event to get each line's running balance. Reading the last
-    events newest first and walking the balance back from the account's
-    current one (itself read from a snapshot) gives the same lines at a
-    cost that does not grow with the history. Returns (version, amount,
-    balance after) for each line, newest first.
-    """
-    balance = accounts.get_account(account_id).balance
-    lines = []
-    for domain_event in accounts.events.get(account_id, desc=True, limit=limit):
-        if isinstance(domain_event, MONEY_EVENTS):
-            amount = signed_amount(domain_event)
-            lines.append((domain_event.originator_version, amount, balance))
-            balance -= amount
-    return lines
 
 
 def run(repetitions: int = 5) -> dict[str, Any]:
@@ -122,9 +99,6 @@ def _run_engine(engine: str, repetitions: int) -> dict[str, Any]:
                 runs[f"statement {length}"] = _timer(
                     functools.partial(site.get_statement, account_id),
                     max(3, calls // 6),
-                )
-                runs[f"last lines {length}"] = _timer(
-                    functools.partial(last_statement_lines, site, account_id), calls
                 )
                 runs[f"statement page {length}"] = _timer(
                     functools.partial(
@@ -176,7 +150,6 @@ def _run_engine(engine: str, repetitions: int) -> dict[str, Any]:
             "no cache worst": ratio("no cache", histories[1] + WORST_TAIL),
             "every 200 worst": ratio("every 200", WORST_200),
             "statement": ratio("statement", longest),
-            "last lines": ratio("last lines", longest),
             "statement page": ratio("statement page", longest),
             "older statement page": paired_ratios(
                 results[f"older page {longest}"], results[f"statement page {shortest}"]

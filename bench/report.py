@@ -656,16 +656,28 @@ def _levers(sections: dict[str, Any]) -> list[str]:
         lines.append(
             f"| snapshot every 200 events instead of 50, worst case / 10 events | PostgreSQL {fmt(r['postgres']['ratios']['every 200 worst'])}x, SQLite {fmt(r['sqlite']['ratios']['every 200 worst'])}x | no |"
         )
-        if "statement" in r["postgres"]["ratios"]:
-            for key, label in (
-                ("statement", "the bank's `get_statement` (every event)"),
+        ratios = r["postgres"]["ratios"]
+        longest = r["postgres"]["histories"][-1]
+        if "statement page" in ratios:
+            for key, label, kept in (
                 (
-                    "last lines",
-                    "the last 100 lines, balances walked back from the account's (prototype)",
+                    "statement",
+                    "the whole statement (`get_statement`, every event)",
+                    "no: the page reads one page",
+                ),
+                (
+                    "statement page",
+                    f"the newest page of 20 lines (`get_recent_statement`), {longest:,} / 10 events",
+                    "yes: the account page",
+                ),
+                (
+                    "older statement page",
+                    f"a page from the middle of {longest:,} events / the newest page at 10",
+                    "yes: Older and Newer",
                 ),
             ):
                 lines.append(
-                    f"| account page's statement: {label}, {r['postgres']['histories'][-1]:,} / 10 events | PostgreSQL {fmt(r['postgres']['ratios'][key])}x, SQLite {fmt(r['sqlite']['ratios'][key])}x | {'proposed' if key == 'last lines' else 'today'} |"
+                    f"| account page's statement: {label} | PostgreSQL {fmt(r['postgres']['ratios'][key])}x, SQLite {fmt(r['sqlite']['ratios'][key])}x | {kept} |"
                 )
     if "db_functions" in sections:
         d = sections["db_functions"]
