@@ -14,6 +14,7 @@ ESBANK_TEST_POSTGRES=1 (set in CI), which turns that into a failure.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
@@ -137,18 +138,25 @@ def _erase_statement(table: str, *, postgres: bool) -> str:
     return f"DELETE FROM {table}"
 
 
-@pytest.fixture
-def bank(database: dict[str, Any]) -> Iterator[Bank]:
-    """A fresh bank, its followers processed inline after each command."""
+@contextlib.contextmanager
+def fresh_bank(database: dict[str, Any], **options: Any) -> Iterator[Bank]:
+    """A started bank on ``database`` with no events, erased again after."""
     env = eventsourcing_env(database)
     erase_events(env)
-    bank = Bank(env)
+    bank = Bank(env, **options)
     bank.start()
     try:
         yield bank
     finally:
         bank.close()
         erase_events(env)
+
+
+@pytest.fixture
+def bank(database: dict[str, Any]) -> Iterator[Bank]:
+    """A fresh bank, its followers processed inline after each command."""
+    with fresh_bank(database) as bank:
+        yield bank
 
 
 @pytest.fixture

@@ -20,9 +20,9 @@ import pytest
 
 from accounts.errors import InsufficientFundsError
 from esbank_site.audit import audit
-from esbank_site.bank import Bank, eventsourcing_env
+from esbank_site.bank import Bank
 from ledger.domain import Ledger
-from tests.conftest import erase_events
+from tests.conftest import fresh_bank
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -36,15 +36,8 @@ SEED = 7
 @pytest.fixture
 def quiet_bank(database: dict[str, Any]) -> Iterator[Bank]:
     """A bank whose followers run only when a test says so."""
-    env = eventsourcing_env(database)
-    erase_events(env)
-    bank = Bank(env, process_inline=False)
-    bank.start()
-    try:
+    with fresh_bank(database, process_inline=False) as bank:
         yield bank
-    finally:
-        bank.close()
-        erase_events(env)
 
 
 def record_movements(bank: Bank, count: int) -> tuple[list[UUID], Decimal]:

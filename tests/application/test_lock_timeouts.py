@@ -9,7 +9,6 @@ gunicorn and HTTP; these tests show the mechanism itself.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +24,8 @@ from esbank_site.postgres_recorders import (
     retry_unless_lock_timeout,
     uses_postgres,
 )
-from tests.conftest import erase_events
+from tests.adversarial.test_database_trouble import table_locked
+from tests.conftest import fresh_bank
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -102,32 +102,9 @@ def quick_bank(
 ) -> Iterator[Bank]:
     """A PostgreSQL bank giving up on a lock after LOCK_TIMEOUT_SECONDS."""
     monkeypatch.setenv("ESBANK_DB_LOCK_TIMEOUT", str(LOCK_TIMEOUT_SECONDS))
-    env = eventsourcing_env(postgres_database)
-    assert uses_postgres(env)
-    erase_events(env)
-    bank = Bank(env)
-    bank.start()
-    try:
+    assert uses_postgres(eventsourcing_env(postgres_database))
+    with fresh_bank(postgres_database) as bank:
         yield bank
-    finally:
-        bank.close()
-        erase_events(env)
-
-
-@contextlib.contextmanager
-def events_table_locked(database: dict[str, Any], mode: str) -> Iterator[None]:
-    """Another session holding a lock on the events table until released."""
-    with psycopg.connect(
-        host=database["HOST"],
-        port=database["PORT"],
-        user=database["USER"],
-        dbname=database["NAME"],
-    ) as locker:
-        locker.execute(f"LOCK TABLE accounts_events IN {mode} MODE")
-        try:
-            yield
-        finally:
-            locker.rollback()
 
 
 def fails_with_lock_timeout(call: Any) -> float:
@@ -145,7 +122,7 @@ def test_a_command_behind_a_stuck_writer_fails_after_one_lock_timeout(
     accounts = quick_bank.accounts
     account = accounts.open_account("alice", "Current")
     head = accounts.recorder.max_notification_id()
-    with events_table_locked(postgres_database, "EXCLUSIVE"):
+    with table_locked(postgres_database, "EXCLUSIVE"):
         # The library's retries would make this 10 lock timeouts (10 s).
         took = fails_with_lock_timeout(lambda: accounts.deposit(account, "5.00"))
         assert accounts.get_account(account).balance == 0  # reads still pass
@@ -160,7 +137,7 @@ def test_a_read_behind_ddl_fails_after_one_lock_timeout(
 ) -> None:
     accounts = quick_bank.accounts
     account = accounts.open_account("alice", "Current")
-    with events_table_locked(postgres_database, "ACCESS EXCLUSIVE"):
+    with table_locked(postgres_database, "ACCESS EXCLUSIVE"):
         # Without a session lock_timeout this waits until the lock goes.
         took = fails_with_lock_timeout(lambda: accounts.get_account(account))
     assert took < 3 * LOCK_TIMEOUT_SECONDS

@@ -11,23 +11,15 @@ from eventsourcing.projection import ProjectionRunner
 
 from accounts.application import Accounts
 from accounts.projections import AccountsListProjection, AccountsQuery
-from esbank_site.bank import Bank, eventsourcing_env
 from esbank_site.workers import ProjectionWorker, processor_holders
-from tests.conftest import erase_events
+from tests.conftest import fresh_bank
 
 
 @pytest.fixture
 def pg_bank(postgres_database):
     """A bank that records commands only: the list is run by the test."""
-    env = eventsourcing_env(postgres_database)
-    erase_events(env)
-    bank = Bank(env, process_inline=False)
-    bank.start()
-    try:
+    with fresh_bank(postgres_database, process_inline=False) as bank:
         yield bank
-    finally:
-        bank.close()
-        erase_events(env)
 
 
 def wait_until(condition, timeout=10.0):
