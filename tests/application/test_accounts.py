@@ -21,6 +21,7 @@ from accounts.errors import (
     VersionNotFoundError,
 )
 from esbank_site.bank import Bank, eventsourcing_env
+from tests.application.spies import count_events_read, lose_the_first_reply
 
 
 def head(bank):
@@ -206,17 +207,7 @@ def test_a_version_the_account_never_had_is_refused(bank, ada, version):
 def test_a_commit_whose_reply_was_lost_is_not_repeated(bank, ada, bob, monkeypatch):
     # The save commits, then the connection drops before the reply: the
     # library's retry of the insert collides with what was committed.
-    real_save = bank.accounts.save
-    lost = []
-
-    def save_then_lose_the_reply(*objs, **kwargs):
-        recordings = real_save(*objs, **kwargs)
-        if not lost:
-            lost.append(recordings)
-            raise IntegrityError
-        return recordings
-
-    monkeypatch.setattr(bank.accounts, "save", save_then_lose_the_reply)
+    lost = lose_the_first_reply(bank.accounts, monkeypatch)
     transaction_id = bank.accounts.transfer(ada, bob, "30")
     assert lost
     assert bank.accounts.get_account(ada).balance == Decimal("70.00")
@@ -258,15 +249,7 @@ def test_recent_statement_reads_no_more_than_it_shows(bank, ada, monkeypatch):
     for _ in range(120):
         bank.accounts.deposit(ada, "1")
     recorder = bank.accounts.events.recorder
-    real_select_events = recorder.select_events
-    read = []
-
-    def counting_select_events(*args, **kwargs):
-        events = real_select_events(*args, **kwargs)
-        read.append(len(events))
-        return events
-
-    monkeypatch.setattr(recorder, "select_events", counting_select_events)
+    read = count_events_read(recorder, monkeypatch)
     recent = bank.accounts.get_recent_statement(ada, limit=10)
     assert len(recent.lines) == 10
     assert sum(read) <= 11 + 50  # the page, and at most a snapshot's tail
@@ -348,15 +331,7 @@ def test_an_older_statement_page_reads_no_more_than_it_shows(bank, ada, monkeypa
         bank.accounts.deposit(ada, "1")
     upto = bank.accounts.get_account(ada).version
     recorder = bank.accounts.events.recorder
-    real_select_events = recorder.select_events
-    read = []
-
-    def counting_select_events(*args, **kwargs):
-        events = real_select_events(*args, **kwargs)
-        read.append(len(events))
-        return events
-
-    monkeypatch.setattr(recorder, "select_events", counting_select_events)
+    read = count_events_read(recorder, monkeypatch)
     page = bank.accounts.get_recent_statement(
         ada, upto_version=upto, before=150, limit=10
     )

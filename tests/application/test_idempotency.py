@@ -7,7 +7,6 @@ from decimal import Decimal
 from uuid import uuid4
 
 import pytest
-from eventsourcing.persistence import IntegrityError
 
 from accounts.application import Accounts
 from accounts.domain import Receipt
@@ -17,6 +16,7 @@ from accounts.errors import (
     InsufficientFundsError,
 )
 from esbank_site.bank import eventsourcing_env
+from tests.application.spies import lose_the_first_reply
 
 
 @pytest.fixture
@@ -150,17 +150,7 @@ def test_a_duplicate_from_another_process_is_answered_from_the_receipt(
 def test_a_commit_whose_reply_was_lost_is_answered_from_its_receipt(
     bank, account, monkeypatch
 ):
-    real_save = bank.accounts.save
-    lost = []
-
-    def save_then_lose_the_reply(*objs, **kwargs):
-        recordings = real_save(*objs, **kwargs)
-        if not lost:
-            lost.append(recordings)
-            raise IntegrityError
-        return recordings
-
-    monkeypatch.setattr(bank.accounts, "save", save_then_lose_the_reply)
+    lost = lose_the_first_reply(bank.accounts, monkeypatch)
     transaction_id = bank.accounts.withdraw(account, "30", idempotency_key="form-1")
     assert len(lost) == 1
     assert bank.accounts.get_account(account).balance == Decimal("70.00")

@@ -12,6 +12,7 @@ import pytest
 from accounts.application import Accounts
 from accounts.errors import AccountNotFoundError, InsufficientFundsError
 from esbank_site.bank import Bank, eventsourcing_env
+from tests.application.spies import count_events_read
 
 
 def stored_state(app, position):
@@ -51,15 +52,7 @@ def test_after_a_snapshot_a_get_reads_only_the_events_after_it(
     # A process that has not read the account yet: nothing in its cache.
     fresh = Accounts(eventsourcing_env(database))
     recorder = fresh.events.recorder
-    real_select_events = recorder.select_events
-    read = []
-
-    def counting_select_events(*args, **kwargs):
-        events = real_select_events(*args, **kwargs)
-        read.append(len(events))
-        return events
-
-    monkeypatch.setattr(recorder, "select_events", counting_select_events)
+    read = count_events_read(recorder, monkeypatch)
     try:
         assert fresh.get_account(account).balance == Decimal("12.00")
         assert read == [2]  # versions 12 and 13, not all 13
