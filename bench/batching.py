@@ -35,6 +35,8 @@ from ledger.application import LedgerProcess, TransactionLogProcess
 if TYPE_CHECKING:
     from eventsourcing.system import Follower
 
+    from ledger.batches import BatchProcessApplication
+
 
 class OneByOneLedger(LedgerProcess):
     """The ledger, under another name, for processing an event at a time."""
@@ -48,20 +50,13 @@ class OneByOneTransactions(TransactionLogProcess):
     name = "OneByOneTransactions"
 
 
-def process_in_batches(follower: Any, leader: Any, limit: int) -> int:
+def process_in_batches(
+    follower: BatchProcessApplication, leader: Any, limit: int
+) -> int:
     """The bank's way: about ``limit`` notifications, a transaction per pull."""
-    done = 0
-    start = follower.recorder.max_tracking_id(leader.name)
-    for notifications in follower.pull_notifications(
-        leader.name, start=start, inclusive_of_start=False
-    ):
-        follower.process_batch(
-            follower.convert_notifications(leader.name, notifications)
-        )
-        done += len(notifications)
-        if done >= limit:
-            break
-    return done
+    before = follower.recorder.max_tracking_id(leader.name) or 0
+    follower.pull_and_process(leader.name, limit=limit)
+    return (follower.recorder.max_tracking_id(leader.name) or 0) - before
 
 
 def process_one_by_one(follower: Follower[Any], leader: Any, limit: int) -> int:

@@ -6,8 +6,8 @@ events already committed, and the multi-threaded one stops a follower at its
 first error without a word. The primitive that is always safe is the
 follower's own ``pull_and_process``: exactly once thanks to tracking records,
 as long as one thread at a time runs it for a given follower (the bank's
-followers record each pull in one transaction: ``ledger/batches.py``). ``Processor``
-wraps it with that lock, with error capture and backoff, and with the
+followers record each pull in one transaction: ``ledger/batches.py``).
+``Processor`` wraps it with that lock, with error capture and backoff, and with the
 figures a health check needs. ``ProjectionProcessor`` does the same for a
 projection into a read model (``accounts.projections``), which is no
 follower application: it reads the leader's notifications itself and hands
@@ -169,30 +169,7 @@ class Processor(BaseProcessor):
         return self.follower.name
 
     def _process(self, limit: int | None) -> None:
-        if limit is None:
-            self.follower.pull_and_process(self.leader.name)
-        else:
-            self._pull_and_process_some(limit)
-
-    def _pull_and_process_some(self, limit: int) -> None:
-        """The follower's ``pull_and_process``, stopping after ``limit`` events.
-
-        The same steps, counted; a range of notification ids would not do,
-        since a follower with topics skips some of them.
-        """
-        leader_name = self.leader.name
-        start = self.follower.recorder.max_tracking_id(leader_name)
-        pulled = 0
-        for notifications in self.follower.pull_notifications(
-            leader_name, start=start, inclusive_of_start=False
-        ):
-            received = self.follower.filter_received_notifications(notifications)
-            self.follower.process_batch(
-                self.follower.convert_notifications(leader_name, received)
-            )
-            pulled += len(notifications)
-            if pulled >= limit:
-                return
+        self.follower.pull_and_process(self.leader.name, limit=limit)
 
     def position(self) -> int:
         """The last leader notification this follower has processed."""

@@ -39,21 +39,36 @@ class BatchProcessApplication(ProcessApplication):
 
     # Notifications per pull, and so per transaction. More is faster to
     # catch up, and holds the leader's table lock no longer (a follower
-    # writes to its own tables); 100 took the ledger from about 1,700 to
-    # about 50,000 events/s on PostgreSQL (docs/BENCHMARKS.md, "Levers").
+    # writes to its own tables); 100 gave the ledger about 27 times the
+    # events/s of a transaction per event (docs/BENCHMARKS.md, "Levers").
     pull_section_size = 100
 
     def pull_and_process(
-        self, leader_name: str, start: int | None = None, stop: int | None = None
+        self,
+        leader_name: str,
+        start: int | None = None,
+        stop: int | None = None,
+        *,
+        limit: int | None = None,
     ) -> None:
-        """The library's ``pull_and_process``, one transaction per pull."""
+        """The library's ``pull_and_process``, one transaction per pull.
+
+        With ``limit``, it stops after the pull that reaches that many
+        notifications, so a long catch-up can be interrupted between pulls
+        (a range of notification ids would not do: a follower with topics
+        skips some).
+        """
         if start is None:
             start = self.recorder.max_tracking_id(leader_name)
+        pulled = 0
         for notifications in self.pull_notifications(
             leader_name, start=start, stop=stop, inclusive_of_start=False
         ):
             received = self.filter_received_notifications(notifications)
             self.process_batch(self.convert_notifications(leader_name, received))
+            pulled += len(notifications)
+            if limit is not None and pulled >= limit:
+                return
 
     def process_batch(self, jobs: Sequence[ProcessingJob[Any]]) -> None:
         """Run the policy on each event, then record them all in one go."""
