@@ -31,6 +31,7 @@ from bench.common import (
 from bench.load import Session, drive, get, post
 from bench.servers import Followers, Server, Site
 from esbank_site.bank import Bank
+from ledger.batches import BatchProcessApplication
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -461,7 +462,7 @@ def _catch_up_rate(
 ) -> float | None:
     """Events/s from the processor's first step after ``restarted`` until it
     is back within one pull of the head (None if it never moved)."""
-    within = 100  # one pull (ledger/batches.py)
+    within = BatchProcessApplication.pull_section_size  # one pull
     after = [s for s in samples if s["t"] >= restarted]
     if len(after) < 2:
         return None
