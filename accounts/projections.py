@@ -14,7 +14,7 @@ row to show it.
 
 This module holds what the rest of the bank sees: the projection, the row
 and page types and the view's interface. The SQL lives with the database
-it is written for (``esbank_site.read_models``).
+it is written for (``esbank_site.persistence.read_models``).
 """
 
 from __future__ import annotations

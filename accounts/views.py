@@ -35,15 +35,15 @@ from accounts.forms import (
     TransferForm,
     VersionForm,
 )
+from accounts.http import staff_required
 from accounts.projections import (
     MAX_PER_PAGE,
     SORTS,
     AccountsPage,
     AccountsQuery,
 )
+from accounts.templatetags.banking import format_money
 from esbank_site import bank
-from esbank_site.http import staff_required
-from esbank_site.templatetags.banking import format_money
 
 if TYPE_CHECKING:
     from uuid import UUID
@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from django.http import HttpResponse
 
     from accounts.application import AccountSummary, RecordedEvent, StatementLine
-    from esbank_site.http import HtmxHttpRequest
+    from accounts.http import HtmxHttpRequest
 
 # Names of the htmx events the server announces; panels listen for them.
 BALANCES_CHANGED = "balancesChanged"

@@ -12,7 +12,7 @@ import matplotlib as mpl
 mpl.use("Agg")
 import matplotlib.pyplot as plt
 
-from esbank_site.workers import DEFAULT_GATHER_SECONDS
+from esbank_site.runtime.workers import DEFAULT_GATHER_SECONDS
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"

@@ -2,9 +2,9 @@
 
 ``DATABASES["default"]`` is translated into an eventsourcing environment, so
 the events live in the very database Django is configured with: the SQLite
-file (through ``esbank_site.sqlite_tables``, eventsourcing's SQLite module
+file (through ``esbank_site.persistence.sqlite_tables``, eventsourcing's SQLite module
 with a table set per application) or the PostgreSQL database (through
-``esbank_site.postgres_recorders``, eventsourcing's PostgreSQL module giving
+``esbank_site.persistence.postgres_recorders``, eventsourcing's PostgreSQL module giving
 up on a lock after the lock timeout). The running bank is built lazily, on first use,
 because in tests the database's real name is only known once pytest-django
 has created the test database.
@@ -28,15 +28,15 @@ from eventsourcing.system import (
 from eventsourcing.utils import Environment
 
 from accounts.projections import AccountsListProjection, AccountsListView
-from esbank_site import postgres_recorders
-from esbank_site.processing import (
+from esbank_site.persistence import postgres_recorders
+from esbank_site.persistence.read_models import accounts_list_view_class
+from esbank_site.runtime.processing import (
     BaseProcessor,
     PollingThread,
     Processor,
     ProcessorStatus,
     ProjectionProcessor,
 )
-from esbank_site.read_models import accounts_list_view_class
 from esbank_site.system import BankSystem
 
 if TYPE_CHECKING:
@@ -77,8 +77,8 @@ def eventsourcing_env(
     )
     env = {
         "CREATE_TABLE": "yes" if create_tables else "no",
-        # Seal each event's state to its row (see esbank_site/row_binding.py).
-        "MAPPER_TOPIC": "esbank_site.row_binding:RowBindingMapper",
+        # Seal each event's state to its row (see persistence/row_binding.py).
+        "MAPPER_TOPIC": "esbank_site.persistence.row_binding:RowBindingMapper",
         "CIPHER_TOPIC": "eventsourcing.cipher:AESCipher" if cipher_key else "",
         "CIPHER_KEY": cipher_key,
         "COMPRESSOR_TOPIC": "eventsourcing.compressor:ZlibCompressor"
@@ -87,7 +87,7 @@ def eventsourcing_env(
     }
     if database["ENGINE"] == SQLITE_ENGINE:
         env |= {
-            "PERSISTENCE_MODULE": "esbank_site.sqlite_tables:Factory",
+            "PERSISTENCE_MODULE": "esbank_site.persistence.sqlite_tables:Factory",
             "SQLITE_DBNAME": str(database["NAME"]),
             "SQLITE_LOCK_TIMEOUT": lock_timeout,
         }

@@ -126,19 +126,19 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "esbank_site.security.SecurityHeadersMiddleware",
+    "esbank_site.web.security.SecurityHeadersMiddleware",
     # Serves static/ itself (gunicorn serves no files): before anything else.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "esbank_site.middleware.LoginRequiredMiddleware",
+    "esbank_site.web.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "esbank_site.security.MoneyPostThrottleMiddleware",
-    "esbank_site.middleware.BankTroubleMiddleware",
+    "esbank_site.web.security.MoneyPostThrottleMiddleware",
+    "esbank_site.web.middleware.BankTroubleMiddleware",
     # Last, so its lockout page replaces whatever the login view answered.
     "axes.middleware.AxesMiddleware",
 ]
@@ -230,7 +230,7 @@ AXES_COOLOFF_TIME = timedelta(
 )
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_CALLABLE = "esbank_site.security.lockout_response"
+AXES_LOCKOUT_CALLABLE = "esbank_site.web.security.lockout_response"
 # Record failures, not every successful login.
 AXES_DISABLE_ACCESS_LOG = True
 # Behind N proxies of one's own, the client's address is the Nth from the

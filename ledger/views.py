@@ -13,13 +13,13 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
+from accounts.http import staff_required
 from esbank_site import bank
-from esbank_site.http import staff_required
 
 if TYPE_CHECKING:
     from django.http import HttpResponse
 
-    from esbank_site.http import HtmxHttpRequest
+    from accounts.http import HtmxHttpRequest
 
 TRANSACTIONS_PER_PAGE = 15
 

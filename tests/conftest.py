@@ -31,7 +31,7 @@ from esbank_site.bank import (
     eventsourcing_env,
     get_bank,
 )
-from esbank_site.postgres_recorders import uses_postgres
+from esbank_site.persistence.postgres_recorders import uses_postgres
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -21,16 +21,16 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import trigger_client_event
 
 from accounts.forms import AmountForm, BankForm, TransferForm
+from accounts.templatetags.banking import format_money
 from accounts.views import DEPOSIT, MONEY_MOVED, TRANSFER, Action
 from bench.conventional.models import Account, Movement
-from esbank_site.templatetags.banking import format_money
 
 if TYPE_CHECKING:
     from uuid import UUID
 
     from django.http import HttpResponse
 
-    from esbank_site.http import HtmxHttpRequest
+    from accounts.http import HtmxHttpRequest
 
 NOT_ENOUGH = "Not enough money in this account."
 

@@ -128,7 +128,7 @@ def serve_views_from(bank: Bank, monkeypatch: Any, settings: Any) -> None:
     bank only through ``esbank_site.bank.get_bank``.
     """
     from esbank_site import bank as site_bank  # noqa: PLC0415
-    from esbank_site import views as site_views  # noqa: PLC0415
+    from esbank_site.web import views as site_views  # noqa: PLC0415
 
     monkeypatch.setattr(site_bank, "get_bank", lambda: bank)
     monkeypatch.setattr(site_views, "get_bank", lambda: bank)

@@ -26,7 +26,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from esbank_site.audit import audit
+from esbank_site.operations.audit import audit
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User

@@ -20,7 +20,7 @@ import pytest
 from django.middleware.csrf import CSRF_TOKEN_LENGTH, get_random_string
 from django.test import Client
 
-from esbank_site.audit import audit
+from esbank_site.operations.audit import audit
 
 if TYPE_CHECKING:
     from uuid import UUID

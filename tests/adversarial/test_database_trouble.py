@@ -40,8 +40,8 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from esbank_site.audit import audit
 from esbank_site.bank import close_bank, get_bank
+from esbank_site.operations.audit import audit
 from tests.adversarial.http_workload import (
     HttpClient,
     Recorder,

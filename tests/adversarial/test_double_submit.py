@@ -23,7 +23,7 @@ from uuid import uuid4
 
 import pytest
 
-from esbank_site.audit import audit
+from esbank_site.operations.audit import audit
 from tests.adversarial.http_workload import (
     ACCEPTED,
     Command,

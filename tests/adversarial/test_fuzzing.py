@@ -40,7 +40,7 @@ from accounts.domain import (
     TransferSent,
     Withdrawn,
 )
-from esbank_site.audit import audit
+from esbank_site.operations.audit import audit
 from tests.adversarial.http_workload import report_line, serve_views_from
 
 if TYPE_CHECKING:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from django.test import Client
 
-from esbank_site.audit import audit
+from esbank_site.operations.audit import audit
 from tests.adversarial.http_workload import (
     COMMAND_STATUSES,
     Customer,

@@ -17,8 +17,8 @@ from decimal import Decimal
 import pytest
 
 from accounts.errors import InsufficientFundsError
-from esbank_site.audit import audit
 from esbank_site.bank import Bank, eventsourcing_env
+from esbank_site.operations.audit import audit
 
 TRIALS = 200
 

@@ -24,8 +24,8 @@ from uuid import uuid4
 import pytest
 from django.test import Client
 
-from esbank_site import processing
-from esbank_site.audit import audit
+from esbank_site.operations.audit import audit
+from esbank_site.runtime import processing
 from tests.adversarial.http_workload import (
     ACCEPTED,
     Command,
@@ -135,7 +135,7 @@ def test_failing_processors_never_fail_a_committed_request(
     rng = random.Random(SEED)
     commands: list[Command] = []
     unhealthy: list[dict[str, Any]] = []
-    caplog.set_level(logging.ERROR, logger="esbank_site.processing")
+    caplog.set_level(logging.ERROR, logger="esbank_site.runtime.processing")
     for _ in range(COMMANDS):
         owner = rng.choice(list(customers))
         account_id = rng.choice(accounts[owner])

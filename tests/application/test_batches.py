@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from accounts.errors import InsufficientFundsError
-from esbank_site.audit import audit
 from esbank_site.bank import Bank
+from esbank_site.operations.audit import audit
 from ledger.domain import Ledger
 from tests.conftest import fresh_bank
 

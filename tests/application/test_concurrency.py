@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 from accounts.errors import ConflictError, InsufficientFundsError
-from esbank_site.audit import audit
+from esbank_site.operations.audit import audit
 
 THREADS = 8
 COMMANDS_PER_THREAD = 200

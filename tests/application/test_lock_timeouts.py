@@ -1,6 +1,6 @@
 """PostgreSQL: a lock that is not released ends a command, it is not retried.
 
-``esbank_site/postgres_recorders.py`` keeps the library's retries for a
+``esbank_site/persistence/postgres_recorders.py`` keeps the library's retries for a
 dropped connection and drops them for a lock timeout; every connection
 also has a session ``lock_timeout``, so reads give up too. Suite 9
 (tests/adversarial/test_database_trouble.py) checks the same through
@@ -17,9 +17,9 @@ import pytest
 from eventsourcing.persistence import OperationalError
 from psycopg.errors import LockNotAvailable
 
-from esbank_site import postgres_recorders
 from esbank_site.bank import Bank, eventsourcing_env
-from esbank_site.postgres_recorders import (
+from esbank_site.persistence import postgres_recorders
+from esbank_site.persistence.postgres_recorders import (
     is_lock_timeout,
     retry_unless_lock_timeout,
     uses_postgres,

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from esbank_site.audit import audit
+from esbank_site.operations.audit import audit
 from ledger.application import LedgerProcess
 
 
@@ -34,7 +34,7 @@ def test_failing_policy_is_reported_not_raised_and_retried_later(
     bank, failing_ledger, caplog
 ):
     account = bank.accounts.open_account("ada", "Current")
-    with caplog.at_level(logging.ERROR, logger="esbank_site.processing"):
+    with caplog.at_level(logging.ERROR, logger="esbank_site.runtime.processing"):
         bank.accounts.deposit(account, "13.00")  # returns normally
         bank.accounts.deposit(account, "1.00")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from esbank_site.audit import audit
 from esbank_site.bank import Bank, eventsourcing_env
+from esbank_site.operations.audit import audit
 
 
 def test_accounts_logs_and_ledger_survive_a_restart(bank, database):

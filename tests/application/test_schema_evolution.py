@@ -16,8 +16,8 @@ from uuid import UUID
 import pytest
 from eventsourcing.persistence import StoredEvent
 
-from esbank_site.audit import audit
 from esbank_site.bank import Bank, eventsourcing_env
+from esbank_site.operations.audit import audit
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "v1_accounts.json"
 VERA = UUID("af639e6fa5174135ab41f5ad9dbcc891")

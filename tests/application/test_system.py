@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from esbank_site.audit import audit
+from esbank_site.operations.audit import audit
 from ledger.domain import TransactionKind
 
 

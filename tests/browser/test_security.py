@@ -15,7 +15,7 @@ import pytest
 from django.core.cache import caches
 from playwright.sync_api import expect
 
-from esbank_site import security
+from esbank_site.web import security
 from tests.browser.conftest import log_in
 
 pytestmark = pytest.mark.browser

@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 
-from esbank_site.audit import audit
+from esbank_site.operations.audit import audit
 
 
 def test_demo_creates_users_accounts_and_history_once(django_bank):

@@ -10,8 +10,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from accounts.projections import AccountsQuery
-from esbank_site.audit import audit
-from esbank_site.rebuild import rebuild_projection
+from esbank_site.operations.audit import audit
+from esbank_site.operations.rebuild import rebuild_projection
 from tests.projections.rawdb import is_sqlite, run_sql, stored_id
 
 

@@ -15,7 +15,7 @@ import pytest
 from django.contrib.auth.signals import user_logged_in
 from django.core.management import CommandError, call_command
 
-from esbank_site.log_follower import notification_to_json
+from esbank_site.feed.follower import notification_to_json
 from esbank_site.management.commands.follow_notifications import (
     Command as FollowNotifications,
 )

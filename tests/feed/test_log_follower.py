@@ -13,7 +13,8 @@ from eventsourcing.application import NotificationLog
 from eventsourcing.cipher import AESCipher
 
 from accounts.application import Accounts
-from esbank_site.log_follower import (
+from esbank_site.feed.client import FeedAuthenticationError, FeedUnavailableError
+from esbank_site.feed.follower import (
     Mirror,
     MirrorError,
     accounts_mapper,
@@ -23,7 +24,6 @@ from esbank_site.log_follower import (
     notification_to_json,
     stopping_on_signals,
 )
-from esbank_site.remote_log import FeedAuthenticationError, FeedUnavailableError
 
 
 def in_memory_accounts(**env: str) -> Accounts:
@@ -31,7 +31,7 @@ def in_memory_accounts(**env: str) -> Accounts:
     return Accounts(
         env={
             "PERSISTENCE_MODULE": "eventsourcing.popo",
-            "MAPPER_TOPIC": "esbank_site.row_binding:RowBindingMapper",
+            "MAPPER_TOPIC": "esbank_site.persistence.row_binding:RowBindingMapper",
             **env,
         }
     )

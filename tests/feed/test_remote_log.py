@@ -14,7 +14,7 @@ from eventsourcing.persistence import IntegrityError
 from eventsourcing.system import NotificationLogReader
 
 from accounts.domain import Account
-from esbank_site.remote_log import (
+from esbank_site.feed.client import (
     FeedError,
     FeedResponseError,
     HTTPNotificationLogInterface,

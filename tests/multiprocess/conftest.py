@@ -29,7 +29,7 @@ from psycopg import sql
 
 from accounts.errors import BankError
 from esbank_site.bank import Bank, eventsourcing_env
-from esbank_site.workers import processor_holders
+from esbank_site.runtime.workers import processor_holders
 from tests.conftest import postgres_admin_connection, postgres_settings
 
 if TYPE_CHECKING:

@@ -2,7 +2,7 @@
 
 Commands are recorded from this test process, straight through Accounts;
 the followers run only in the processes under test. At the end every test
-folds the Accounts events itself (``esbank_site.audit``) and checks the
+folds the Accounts events itself (``esbank_site.operations.audit``) and checks the
 ledger and the transaction log against that: each movement exactly once.
 """
 
@@ -24,9 +24,9 @@ from django.core.management import CommandError, call_command
 from django.db import connections
 from eventsourcing.cipher import AESCipher
 
-from esbank_site.audit import audit
 from esbank_site.bank import Bank, eventsourcing_env
-from esbank_site.workers import (
+from esbank_site.operations.audit import audit
+from esbank_site.runtime.workers import (
     CatchUpProgress,
     FollowerWorker,
     UnknownFollowerError,
@@ -358,13 +358,17 @@ class FakeClock:
 
 
 def progress_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.name == "esbank_site.workers"]
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "esbank_site.runtime.workers"
+    ]
 
 
 def test_a_follower_far_behind_reports_its_progress_then_once_that_it_caught_up(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.INFO, logger="esbank_site.workers")
+    caplog.set_level(logging.INFO, logger="esbank_site.runtime.workers")
     clock = FakeClock()
     progress = CatchUpProgress("Ledger", interval=5, threshold=100, clock=clock)
     progress.observe(0, 10_000)  # far behind: a catch-up starts, silently
@@ -408,7 +412,7 @@ def test_a_follower_far_behind_reports_its_progress_then_once_that_it_caught_up(
 def test_a_follower_that_keeps_up_or_catches_up_quickly_says_nothing(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.INFO, logger="esbank_site.workers")
+    caplog.set_level(logging.INFO, logger="esbank_site.runtime.workers")
     clock = FakeClock()
     progress = CatchUpProgress("Ledger", interval=5, threshold=100, clock=clock)
     for step in range(1_000):  # steady load: always a little behind

@@ -14,7 +14,7 @@ from accounts.projections import (
     AccountsQuery,
     ReadModelError,
 )
-from esbank_site.processing import ProjectionProcessor
+from esbank_site.runtime.processing import ProjectionProcessor
 
 
 def list_page(bank, **params):

@@ -11,8 +11,8 @@ import pytest
 from django.core.management import call_command
 
 from accounts.projections import AccountsQuery, AccountsSummary
-from esbank_site.audit import audit
-from esbank_site.processing import ProjectionProcessor
+from esbank_site.operations.audit import audit
+from esbank_site.runtime.processing import ProjectionProcessor
 from tests.projections.rawdb import is_sqlite, run_sql
 
 # The migration that gives an existing list its summary.

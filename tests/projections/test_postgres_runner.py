@@ -11,7 +11,7 @@ from eventsourcing.projection import ProjectionRunner
 
 from accounts.application import Accounts
 from accounts.projections import AccountsListProjection, AccountsQuery
-from esbank_site.workers import ProjectionWorker, processor_holders
+from esbank_site.runtime.workers import ProjectionWorker, processor_holders
 from tests.conftest import fresh_bank
 
 

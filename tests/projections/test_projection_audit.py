@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from esbank_site.audit import audit
+from esbank_site.operations.audit import audit
 from tests.projections.rawdb import is_sqlite, run_sql, stored_id
 
 

@@ -6,7 +6,7 @@ import pytest
 from django.core.cache import caches
 from django.test import Client, override_settings
 
-from esbank_site import security
+from esbank_site.web import security
 from tests.views.conftest import HX
 
 LOGIN = "/accounts/login/"

@@ -12,8 +12,9 @@ from django.db import connection
 from django.test import RequestFactory
 from eventsourcing.persistence import OperationalError
 
-from esbank_site import bank, views
+from esbank_site import bank
 from esbank_site.bank import check_tables_are_migrated
+from esbank_site.web import views
 from tests.views.conftest import HX
 
 

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from esbank_site import bank as site_bank
-from esbank_site.audit import audit
-from esbank_site.progress import progress_bar
+from esbank_site.operations.audit import audit
+from esbank_site.runtime.progress import progress_bar
 
 if TYPE_CHECKING:
-    from esbank_site.audit import AuditReport
     from esbank_site.bank import Bank
+    from esbank_site.operations.audit import AuditReport
 
 
 class Command(BaseCommand):

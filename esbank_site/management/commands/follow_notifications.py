@@ -17,7 +17,8 @@ from django.core.management.base import (
     DjangoHelpFormatter,
 )
 
-from esbank_site.log_follower import (
+from esbank_site.feed.client import FeedError, RemoteNotificationLog
+from esbank_site.feed.follower import (
     Mirror,
     MirrorError,
     Progress,
@@ -26,7 +27,6 @@ from esbank_site.log_follower import (
     follow_log,
     stopping_on_signals,
 )
-from esbank_site.remote_log import FeedError, RemoteNotificationLog
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

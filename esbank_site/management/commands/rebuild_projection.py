@@ -7,8 +7,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from esbank_site import bank as site_bank
-from esbank_site.progress import progress_bar
-from esbank_site.rebuild import UnknownProjectionError, rebuild_projection
+from esbank_site.operations.rebuild import UnknownProjectionError, rebuild_projection
+from esbank_site.runtime.progress import progress_bar
 
 
 class Command(BaseCommand):

@@ -9,7 +9,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 
-from esbank_site import workers
+from esbank_site.runtime import workers
 
 
 class Command(BaseCommand):

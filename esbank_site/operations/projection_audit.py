@@ -1,6 +1,6 @@
 """Recompute each projection from the events and compare it with its read model.
 
-Part of the audit (``esbank_site.audit``). The accounts list is folded here
+Part of the audit (``esbank_site.operations.audit``). The accounts list is folded here
 again, from the Accounts log, without the projection's code: a bug in the
 projection, an event it forgot to handle, a row edited in the database or an
 event changed after it was projected all show up as a difference, which

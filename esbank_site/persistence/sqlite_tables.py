@@ -12,7 +12,7 @@ SQLite, so both databases hold the same tables::
     ledger_events    ledger_snapshots    ledger_tracking
     ...
 
-It is selected with ``PERSISTENCE_MODULE=esbank_site.sqlite_tables:Factory``
+It is selected with ``PERSISTENCE_MODULE=esbank_site.persistence.sqlite_tables:Factory``
 (see ``esbank_site/bank.py``), the hook the library offers for this.
 """
 

@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, cast
 
 from eventsourcing.utils import Environment, resolve_topic
 
-from esbank_site.postgres_recorders import uses_postgres
-from esbank_site.read_models.postgres import PostgresAccountsListView
-from esbank_site.read_models.rows import AccountRows, RebuildableView
-from esbank_site.read_models.sqlite import SQLiteAccountsListView
+from esbank_site.persistence.postgres_recorders import uses_postgres
+from esbank_site.persistence.read_models.postgres import PostgresAccountsListView
+from esbank_site.persistence.read_models.rows import AccountRows, RebuildableView
+from esbank_site.persistence.read_models.sqlite import SQLiteAccountsListView
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

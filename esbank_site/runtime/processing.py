@@ -96,7 +96,7 @@ class BaseProcessor(ABC):
         a failing policy is logged, remembered for the health check and
         retried later, after a growing delay. ``limit`` stops after that
         many notifications, so a long catch-up can be interrupted between
-        two calls (see ``esbank_site.workers``).
+        two calls (see ``esbank_site.runtime.workers``).
         """
         if not force and time.monotonic() < self._retry_at:
             return False

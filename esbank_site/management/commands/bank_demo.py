@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.errors import BankError
 from esbank_site import bank
+from esbank_site.runtime.progress import progress_bar
 
 if TYPE_CHECKING:
     from uuid import UUID
@@ -143,9 +144,3 @@ def make_random_movement(
             accounts.transfer(source, target, amount)
     except BankError:
         pass  # a real customer would have been refused too
-
-
-def progress_bar(done: int, total: int, width: int = 30) -> str:
-    """A one-line text progress bar, e.g. ``[#####-----] 50/100``."""
-    filled = width * done // max(total, 1)
-    return f"[{'#' * filled}{'-' * (width - filled)}] {done}/{total}"

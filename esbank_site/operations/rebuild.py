@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from eventsourcing.projection import Projection
 
     from esbank_site.bank import Bank
-    from esbank_site.read_models import RebuildableView
+    from esbank_site.persistence.read_models import RebuildableView
 
 SWAP_ATTEMPTS = 3
 

@@ -20,7 +20,7 @@ from accounts.projections import (
     AccountsSummary,
     ReadModelError,
 )
-from esbank_site.read_models.rows import (
+from esbank_site.persistence.read_models.rows import (
     COLUMNS,
     INDEXES,
     SORT_COLUMNS,

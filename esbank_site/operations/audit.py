@@ -13,7 +13,7 @@ followers' positions:
 - the ledger and the log record each movement's own amount, on its account;
 - every follower is at its leader's head;
 - every projection, recomputed from the events, equals its read model
-  (``esbank_site.projection_audit``).
+  (``esbank_site.operations.projection_audit``).
 
 Every mismatch that concerns one account names it.
 
@@ -37,7 +37,7 @@ from accounts.domain import (
     Withdrawn,
 )
 from accounts.money import ZERO
-from esbank_site.projection_audit import ProjectionCheck, check_projections
+from esbank_site.operations.projection_audit import ProjectionCheck, check_projections
 from ledger.domain import Ledger
 
 if TYPE_CHECKING:

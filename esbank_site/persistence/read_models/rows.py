@@ -31,7 +31,7 @@ from accounts.projections import (
     AccountsSummary,
     ReadModelError,
 )
-from esbank_site.read_models.sealed import RowSeal, page_in_memory
+from esbank_site.persistence.read_models.sealed import RowSeal, page_in_memory
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from esbank_site import feed
+from esbank_site.feed import views as feed
 
 app_name = "feed"
 

@@ -57,15 +57,15 @@ from eventsourcing.projection import ProjectionRunner
 from psycopg import sql
 
 from esbank_site.bank import POSTGRES_ENGINE, Bank, eventsourcing_env
-from esbank_site.processing import ProjectionProcessor
-from esbank_site.progress import progress_bar
+from esbank_site.runtime.processing import ProjectionProcessor
+from esbank_site.runtime.progress import progress_bar
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
 
     from eventsourcing.application import Application
 
-    from esbank_site.processing import BaseProcessor
+    from esbank_site.runtime.processing import BaseProcessor
 
 logger = logging.getLogger(__name__)
 

@@ -19,14 +19,14 @@ from django.views.decorators.http import require_GET
 from accounts.application import Accounts
 from accounts.views import all_accounts_context, customer_accounts_context
 from esbank_site.bank import SQLITE_ENGINE, get_bank
-from esbank_site.middleware import DATABASE_TROUBLE, trouble_response
-from esbank_site.workers import processor_holders
+from esbank_site.runtime.workers import processor_holders
+from esbank_site.web.middleware import DATABASE_TROUBLE, trouble_response
 from ledger.views import ledger_context, transactions_context
 
 if TYPE_CHECKING:
     from django.http import HttpResponse
 
-    from esbank_site.http import HtmxHttpRequest
+    from accounts.http import HtmxHttpRequest
 
 logger = logging.getLogger(__name__)
 

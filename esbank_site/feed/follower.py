@@ -27,8 +27,8 @@ from eventsourcing.utils import TopicError
 
 from accounts.application import Accounts
 from esbank_site.bank import SQLITE_ENGINE, eventsourcing_env
-from esbank_site.remote_log import TRANSIENT_ERRORS, FeedError, FeedResponseError
-from esbank_site.row_binding import TamperedEventError
+from esbank_site.feed.client import TRANSIENT_ERRORS, FeedError, FeedResponseError
+from esbank_site.persistence.row_binding import TamperedEventError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator

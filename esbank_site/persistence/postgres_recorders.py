@@ -17,9 +17,9 @@ So here:
   so reads give up after the same time as writes.
 
 It is selected with
-``PERSISTENCE_MODULE=esbank_site.postgres_recorders:Factory`` (see
+``PERSISTENCE_MODULE=esbank_site.persistence.postgres_recorders:Factory`` (see
 ``esbank_site/bank.py``), the hook the library offers for this, as
-``esbank_site/sqlite_tables.py`` is for SQLite.
+``esbank_site/persistence/sqlite_tables.py`` is for SQLite.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from accounts.projections import (
     AccountsQuery,
     AccountsSummary,
 )
-from esbank_site.read_models.rows import (
+from esbank_site.persistence.read_models.rows import (
     COLUMNS,
     INDEXES,
     SORT_COLUMNS,
@@ -30,7 +30,7 @@ from esbank_site.read_models.rows import (
     shadow_tracking_table_name,
     summary_table_name,
 )
-from esbank_site.sqlite_tables import NamedSQLiteTrackingRecorder
+from esbank_site.persistence.sqlite_tables import NamedSQLiteTrackingRecorder
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -1,0 +1,4 @@
+"""Site-wide web plumbing: the dashboard, health, middleware and guards.
+
+The apps' own pages are in ``accounts/views.py`` and ``ledger/views.py``.
+"""
