@@ -18,6 +18,9 @@ MIN_AMOUNT = Decimal("0.01")
 MAX_AMOUNT = Decimal("1000000.00")
 MAX_OVERDRAFT_LIMIT = Decimal("10000.00")
 
+SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$"}
+MINUS = "\N{MINUS SIGN}"
+
 # Plain ASCII digits with at most two decimal places: no signs, exponents,
 # spaces, underscores or other scripts' digits, which Decimal() would accept.
 _PLAIN_AMOUNT = re.compile(r"[0-9]{1,7}(\.[0-9]{1,2})?")
@@ -70,3 +73,13 @@ def _to_cents(value: Decimal | int | str) -> Decimal:
     if cents.is_signed() and cents.is_zero():
         cents = ZERO  # -0.00 is stored as 0.00
     return cents
+
+
+def format_money(
+    amount: Decimal, currency: str = CURRENCY, *, signed: bool = False
+) -> str:
+    """``amount`` as people read it: £1,234.50, -£3.00 (or +£3.00 if signed)."""
+    value = Decimal(amount).quantize(CENT)
+    symbol = SYMBOLS.get(currency, f"{currency} ")
+    sign = MINUS if value < 0 else ("+" if signed and value > 0 else "")
+    return f"{sign}{symbol}{abs(value):,}"

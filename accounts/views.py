@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRefresh, trigger_client_event
 
+from accounts import services
 from accounts.errors import AccountNotFoundError
 from accounts.forms import (
     AmountForm,
@@ -43,7 +44,6 @@ from accounts.projections import (
     AccountsQuery,
 )
 from accounts.templatetags.banking import format_money
-from esbank_site import bank
 
 if TYPE_CHECKING:
     from uuid import UUID
@@ -159,7 +159,7 @@ def account_list_hx(request: HtmxHttpRequest) -> HttpResponse:
 def account_events(request: HtmxHttpRequest, account_id: UUID) -> HttpResponse:
     """Staff: every stored event of an account, and its state as of one of them."""
     try:
-        history = bank.accounts().get_history(account_id)
+        history = services.accounts().get_history(account_id)
     except AccountNotFoundError:
         raise Http404(AccountNotFoundError(account_id)) from None
     form = VersionForm(request.GET)
@@ -169,7 +169,7 @@ def account_events(request: HtmxHttpRequest, account_id: UUID) -> HttpResponse:
     if form.is_valid() and form.cleaned_data["at"] is not None:
         try:
             moment = form.cleaned_data["at"]
-            version = bank.accounts().get_account_at(account_id, moment).version
+            version = services.accounts().get_account_at(account_id, moment).version
         except AccountNotFoundError as not_yet:
             form.add_error("at", str(not_yet))
     if not form.is_valid():
@@ -178,9 +178,9 @@ def account_events(request: HtmxHttpRequest, account_id: UUID) -> HttpResponse:
         version = form.cleaned_data["version"]
     if version > latest:
         raise Http404(f"Version {version} does not exist; the latest is {latest}.")
-    snapshots = set(bank.accounts().get_snapshot_versions(account_id))
+    snapshots = set(services.accounts().get_snapshot_versions(account_id))
     context = {
-        "account": bank.accounts().get_account(account_id, version=version),
+        "account": services.accounts().get_account(account_id, version=version),
         "rows": [_event_row(event, snapshots) for event in reversed(history)],
         "version": version,
         "latest": latest,
@@ -203,7 +203,7 @@ def account_events(request: HtmxHttpRequest, account_id: UUID) -> HttpResponse:
 def take_snapshot(request: HtmxHttpRequest, account_id: UUID) -> HttpResponse:
     """Staff: store a snapshot of the account now, then show the timeline."""
     try:
-        version = bank.accounts().take_snapshot_now(account_id)
+        version = services.accounts().take_snapshot_now(account_id)
     except AccountNotFoundError:
         raise Http404(AccountNotFoundError(account_id)) from None
     messages.success(request, f"Snapshot stored at version {version}.")
@@ -219,7 +219,7 @@ def open_account(request: HtmxHttpRequest) -> HttpResponse:
     form = OpenAccountForm(request.POST)
     if form.is_valid():
         with form.refusals():
-            account_id = bank.accounts().open_account(
+            account_id = services.accounts().open_account(
                 request.user.get_username(), form.cleaned_data["name"]
             )
     if form.errors:
@@ -246,7 +246,7 @@ def deposit(request: HtmxHttpRequest, account_id: UUID) -> HttpResponse:
     form = DepositForm(request.POST, auto_id=DEPOSIT.auto_id)
     if form.is_valid():
         with form.refusals():
-            bank.accounts().deposit(
+            services.accounts().deposit(
                 account.id,
                 form.cleaned_data["amount"],
                 description=form.cleaned_data["description"],
@@ -263,7 +263,7 @@ def withdraw(request: HtmxHttpRequest, account_id: UUID) -> HttpResponse:
     if form.is_valid():
         amount = form.cleaned_data["amount"]
         with form.refusals():
-            bank.accounts().withdraw(
+            services.accounts().withdraw(
                 account.id, amount, idempotency_key=form.idempotency_key(request.user)
             )
     return _answer(request, account, WITHDRAW, form, "{} taken out.")
@@ -276,7 +276,7 @@ def transfer(request: HtmxHttpRequest, account_id: UUID) -> HttpResponse:
     form = TransferForm(request.POST, auto_id=TRANSFER.auto_id)
     if form.is_valid():
         with form.refusals():
-            bank.accounts().transfer(
+            services.accounts().transfer(
                 account.id,
                 form.cleaned_data["to_account"],
                 form.cleaned_data["amount"],
@@ -291,7 +291,7 @@ def close_account(request: HtmxHttpRequest, account_id: UUID) -> HttpResponse:
     account = _own_account(request, account_id)
     form = CloseAccountForm(request.POST, auto_id=CLOSE_ACCOUNT.auto_id)
     with form.refusals():
-        bank.accounts().close_account(account.id)
+        services.accounts().close_account(account.id)
     if form.errors:
         return _answer(request, account, CLOSE_ACCOUNT, form, "")
     messages.success(request, f"The account “{account.name}” is closed.")
@@ -312,7 +312,7 @@ def customer_accounts_context(request: HtmxHttpRequest) -> dict[str, Any]:
         descending=False,
         per_page=MAX_PER_PAGE,
     )
-    page = bank.accounts_list().get_accounts_page(query)
+    page = services.accounts_list().get_accounts_page(query)
     return {
         "accounts": page.rows,
         "total": page.total_balance,
@@ -330,7 +330,7 @@ def all_accounts_context(request: HtmxHttpRequest) -> dict[str, Any]:
         request.GET.get("page"),
         ACCOUNTS_PER_PAGE,
     )
-    page = bank.accounts_list().get_accounts_page(query)
+    page = services.accounts_list().get_accounts_page(query)
     return {
         "accounts_page": page,
         "all_accounts": page.rows,
@@ -354,7 +354,7 @@ def all_accounts_context(request: HtmxHttpRequest) -> dict[str, Any]:
 def _visible_account(request: HtmxHttpRequest, account_id: UUID) -> AccountSummary:
     """The account if this user may see it; one 404 for not theirs or not there."""
     try:
-        account = bank.accounts().get_account(account_id)
+        account = services.accounts().get_account(account_id)
     except AccountNotFoundError:
         raise Http404(AccountNotFoundError(account_id)) from None
     if not (request.user.is_staff or _owns(request, account)):
@@ -372,10 +372,7 @@ def _own_account(request: HtmxHttpRequest, account_id: UUID) -> AccountSummary:
 
 def _list_behind(page: AccountsPage) -> int:
     """How many Accounts events the list has yet to take in (0: up to date)."""
-    head = max(
-        (s.leader_position for s in bank.get_bank().processor_status()), default=0
-    )
-    return max(0, head - page.position)
+    return services.accounts_lag(page.position)
 
 
 def _next_sorts(query: AccountsQuery) -> dict[str, str]:
@@ -478,14 +475,16 @@ def _summary(request: HtmxHttpRequest, account: AccountSummary) -> dict[str, Any
     # The statement as of the balance shown: the account was read first, and
     # a movement saved since then waits for the next refresh of the panel.
     # Only one page of lines is read, so the page does not grow with history.
-    statement = bank.accounts().get_recent_statement(
+    statement = services.accounts().get_recent_statement(
         account.id, upto_version=account.version, before=before, limit=STATEMENT_LINES
     )
     lines = statement.lines
     others: list[AccountSummary] = []
     if _owns(request, account):
-        owner_ids = bank.accounts().list_owner_account_ids(account.owner)
-        others = bank.accounts().get_accounts(i for i in owner_ids if i != account.id)
+        owner_ids = services.accounts().list_owner_account_ids(account.owner)
+        others = services.accounts().get_accounts(
+            i for i in owner_ids if i != account.id
+        )
     names = {other.id: other.name for other in others}
     rows = [
         StatementRow(

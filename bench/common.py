@@ -16,7 +16,8 @@ from urllib.parse import urlparse
 import psycopg
 from psycopg import sql
 
-from esbank_site.bank import Bank, create_tables, eventsourcing_env
+from esbank_site.bank import Bank, create_tables
+from esbank_site.persistence.environment import eventsourcing_env
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping, Sequence

@@ -12,7 +12,7 @@ import matplotlib as mpl
 mpl.use("Agg")
 import matplotlib.pyplot as plt
 
-from esbank_site.runtime.workers import DEFAULT_GATHER_SECONDS
+from esbank_site.runtime.workers import DEFAULTS
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -691,7 +691,7 @@ def _levers(sections: dict[str, Any]) -> list[str]:
                 f"before a pull), 8 clients | ES / conventional deposits "
                 f"{fmt(g['es_vs_conventional'])}; back to lag 0 "
                 f"{fmt(g['lag_back_to_0'])} s after | "
-                f"{'default' if float(gather) == DEFAULT_GATHER_SECONDS else ''} |"
+                f"{'default' if float(gather) == DEFAULTS.gather_seconds else ''} |"
             )
         for name, g in sections["web"]["gunicorn"].items():
             lines.append(

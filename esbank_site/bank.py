@@ -1,35 +1,37 @@
-"""The one bridge between Django and eventsourcing.
+"""The wiring: the bank's applications, their followers and projection, running.
 
-``DATABASES["default"]`` is translated into an eventsourcing environment, so
-the events live in the very database Django is configured with: the SQLite
-file (through ``esbank_site.persistence.sqlite_tables``, eventsourcing's SQLite module
-with a table set per application) or the PostgreSQL database (through
-``esbank_site.persistence.postgres_recorders``, eventsourcing's PostgreSQL module giving
-up on a lock after the lock timeout). The running bank is built lazily, on first use,
+``Bank`` builds the system (``system.py``) on the environment Django's
+database gives (``persistence/environment.py``), and runs the followers and
+the accounts list's projection through ``runtime/processing.py``: right
+after each commit, at start, and on a timer.
+
+The running bank of a process is built lazily, on first use (``get_bank``),
 because in tests the database's real name is only known once pytest-django
-has created the test database.
+has created the test database. Views and commands reach it through the
+apps' own accessors (``accounts/services.py``, ``ledger/services.py``),
+which ``settings.ESBANK_BANK`` points here.
 """
 
 from __future__ import annotations
 
 import functools
-import os
 import time
 from typing import TYPE_CHECKING, Any, cast
 
 from django.core.exceptions import ImproperlyConfigured
-from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.system import (
     Follower,
     Leader,
     RecordingEvent,
     RecordingEventReceiver,
 )
-from eventsourcing.utils import Environment
 
-from accounts.projections import AccountsListProjection, AccountsListView
-from esbank_site.persistence import postgres_recorders
-from esbank_site.persistence.read_models import accounts_list_view_class
+from esbank_site.persistence.environment import (
+    check_events_are_readable,
+    eventsourcing_env,
+)
+from esbank_site.persistence.read_models import construct_accounts_list
+from esbank_site.persistence.schema import check_tables_are_migrated
 from esbank_site.runtime.processing import (
     BaseProcessor,
     PollingThread,
@@ -45,69 +47,9 @@ if TYPE_CHECKING:
     from eventsourcing.projection import Projection
 
     from accounts.application import Accounts
+    from accounts.projections import AccountsListView
     from ledger.application import LedgerProcess, TransactionLogProcess
     from ledger.batches import BatchProcessApplication
-
-# How long a command waits for a locked table before the request gives up
-# (answered with 503), and how long to wait for a PostgreSQL connection.
-# The library's defaults are to wait forever and 30 seconds.
-DEFAULT_LOCK_TIMEOUT_SECONDS = 5
-DEFAULT_CONNECT_TIMEOUT_SECONDS = 5
-
-SQLITE_ENGINE = "django.db.backends.sqlite3"
-POSTGRES_ENGINE = "django.db.backends.postgresql"
-
-
-def eventsourcing_env(
-    database: Mapping[str, Any],
-    *,
-    create_tables: bool = False,
-    cipher_key: str = "",
-    compress: bool = False,
-) -> dict[str, str]:
-    """The eventsourcing environment for one of Django's ``DATABASES`` entries.
-
-    With ``cipher_key``, the state of every stored event and snapshot is
-    encrypted with AES-GCM (topics, ids and versions stay readable); with
-    ``compress``, it is zlib-compressed first. Both are always set, so a
-    stray CIPHER_KEY in the process environment cannot switch them on.
-    """
-    lock_timeout = os.environ.get(
-        "ESBANK_DB_LOCK_TIMEOUT", str(DEFAULT_LOCK_TIMEOUT_SECONDS)
-    )
-    env = {
-        "CREATE_TABLE": "yes" if create_tables else "no",
-        # Seal each event's state to its row (see persistence/row_binding.py).
-        "MAPPER_TOPIC": "esbank_site.persistence.row_binding:RowBindingMapper",
-        "CIPHER_TOPIC": "eventsourcing.cipher:AESCipher" if cipher_key else "",
-        "CIPHER_KEY": cipher_key,
-        "COMPRESSOR_TOPIC": "eventsourcing.compressor:ZlibCompressor"
-        if compress
-        else "",
-    }
-    if database["ENGINE"] == SQLITE_ENGINE:
-        env |= {
-            "PERSISTENCE_MODULE": "esbank_site.persistence.sqlite_tables:Factory",
-            "SQLITE_DBNAME": str(database["NAME"]),
-            "SQLITE_LOCK_TIMEOUT": lock_timeout,
-        }
-    elif database["ENGINE"] == POSTGRES_ENGINE:
-        env |= {
-            "PERSISTENCE_MODULE": postgres_recorders.TOPIC,
-            "POSTGRES_DBNAME": str(database["NAME"]),
-            "POSTGRES_HOST": str(database.get("HOST") or "localhost"),
-            "POSTGRES_PORT": str(database.get("PORT") or "5432"),
-            "POSTGRES_USER": str(database.get("USER") or ""),
-            "POSTGRES_PASSWORD": str(database.get("PASSWORD") or ""),
-            "POSTGRES_LOCK_TIMEOUT": lock_timeout,
-            "POSTGRES_CONNECT_TIMEOUT": os.environ.get(
-                "ESBANK_DB_CONNECT_TIMEOUT", str(DEFAULT_CONNECT_TIMEOUT_SECONDS)
-            ),
-        }
-    else:
-        msg = f"The bank runs on SQLite or PostgreSQL, not {database['ENGINE']}."
-        raise ImproperlyConfigured(msg)
-    return env
 
 
 class Bank(RecordingEventReceiver[Any]):
@@ -135,20 +77,27 @@ class Bank(RecordingEventReceiver[Any]):
         self.env = dict(env)
         self.system = BankSystem()
         try:
-            self._construct_applications(env)
+            # The system wraps Accounts in the library's Leader class, which
+            # calls back after each commit (see receive_recording_event).
+            self._leader: Leader[Any] = self.system.leader_cls("Accounts")(env=env)
+            self.followers: dict[str, BatchProcessApplication] = {
+                name: cast(
+                    "BatchProcessApplication", self.system.follower_cls(name)(env=env)
+                )
+                for name in self.system.followers
+            }
         except ValueError as error:  # e.g. a CIPHER_KEY of the wrong size
             msg = f"The bank cannot start: {error}"
             raise ImproperlyConfigured(msg) from error
-        self._view_factory, self.accounts_list_projection = construct_projection(
-            AccountsListProjection, env
-        )
+        self.accounts = cast("Accounts", self._leader)
+        self._view_factory, self.accounts_list_projection = construct_accounts_list(env)
         self.projections: dict[str, Projection[Any]] = {
-            AccountsListProjection.name: self.accounts_list_projection
+            self.accounts_list_projection.name: self.accounts_list_projection
         }
         self.processors: list[BaseProcessor] = [
             *(
                 Processor(self.followers[follower], self.accounts)
-                for leader, follower in self.system.edges
+                for _, follower in self.system.edges
             ),
             *(
                 ProjectionProcessor(projection, self.accounts)
@@ -158,19 +107,6 @@ class Bank(RecordingEventReceiver[Any]):
         self.process_inline = process_inline
         self.poll_interval = poll_interval
         self._poller: PollingThread | None = None
-
-    def _construct_applications(self, env: Mapping[str, str]) -> None:
-        # The system wraps Accounts in the library's Leader class, which
-        # calls back after each commit (see receive_recording_event).
-        self._leader: Leader[Any] = self.system.leader_cls("Accounts")(env=dict(env))
-        self.accounts = cast("Accounts", self._leader)
-        # Each records a pull of notifications in one transaction.
-        self.followers: dict[str, BatchProcessApplication] = {
-            name: cast(
-                "BatchProcessApplication", self.system.follower_cls(name)(env=dict(env))
-            )
-            for name in self.system.followers
-        }
 
     def start(self) -> None:
         """Check the stored events can be read, catch up on them, then follow."""
@@ -183,26 +119,9 @@ class Bank(RecordingEventReceiver[Any]):
             self._poller.start()
 
     def check_events_are_readable(self) -> None:
-        """Decode each application's latest event, or refuse to start.
-
-        A wrong CIPHER_KEY (or encrypted events read without one, or the
-        other way round) is then one clear error when the process starts,
-        not a failure on every page.
-        """
+        """Refuse to start with a CIPHER_KEY the stored events do not fit."""
         for app in [self.accounts, *self.followers.values()]:
-            head = app.recorder.max_notification_id()
-            if not head:
-                continue
-            [latest] = app.recorder.select_notifications(head, 1)
-            try:
-                app.mapper.to_domain_event(latest)
-            except Exception as error:
-                msg = (
-                    f"The stored events of {app.name} cannot be read with this "
-                    "configuration: check CIPHER_KEY and ESBANK_COMPRESS_EVENTS "
-                    f"({type(error).__name__}: {error})."
-                )
-                raise ImproperlyConfigured(msg) from error
+            check_events_are_readable(app)
 
     def receive_recording_event(self, new_recording_event: RecordingEvent[Any]) -> None:
         """Called by Accounts after each commit."""
@@ -263,35 +182,13 @@ class Bank(RecordingEventReceiver[Any]):
 
 def create_tables(database: Mapping[str, Any]) -> None:
     """Create every application's tables, once (called by a migration)."""
-    bank = Bank(eventsourcing_env(database, create_tables=True), process_inline=False)
-    bank.close()
-
-
-def construct_projection(
-    projection_class: type[AccountsListProjection], env: Mapping[str, str]
-) -> tuple[InfrastructureFactory[AccountsListView], AccountsListProjection]:
-    """A projection and the factory of its view, built as ``ProjectionRunner`` does.
-
-    The factory's environment is named after the projection, so its tables
-    are too (``accountslist_tracking``, ``accountslist_rows``), and so are
-    settings meant for it alone (``ACCOUNTSLIST_POSTGRES_POOL_SIZE``). It
-    creates the tables only when ``CREATE_TABLE`` says so. Close the factory
-    to close the view's connections.
-    """
-    # One connection at a time is the view's usual need (its processor, or a
-    # page); the pool still grows under load, up to POSTGRES_MAX_OVERFLOW.
-    pool_size = {f"{projection_class.name.upper()}_POSTGRES_POOL_SIZE": "1"}
-    factory = InfrastructureFactory[AccountsListView].construct(
-        Environment(projection_class.name, pool_size | dict(env))
-    )
-    view = factory.tracking_recorder(accounts_list_view_class(env))
-    return factory, projection_class(view=view)
+    Bank(eventsourcing_env(database, create_tables=True), process_inline=False).close()
 
 
 def create_projection_tables(database: Mapping[str, Any]) -> None:
     """Create the projections' tables, once (called by a migration)."""
-    factory, _ = construct_projection(
-        AccountsListProjection, eventsourcing_env(database, create_tables=True)
+    factory, _ = construct_accounts_list(
+        eventsourcing_env(database, create_tables=True)
     )
     factory.close()
 
@@ -316,40 +213,8 @@ def get_bank() -> Bank:
     return bank
 
 
-def check_tables_are_migrated(connection: Any) -> None:
-    """Refuse to build the bank before ``manage.py migrate`` made its tables.
-
-    Not only would the first command fail: the PostgreSQL module looks up
-    its composite types once, when the bank is built, so a process started
-    before the migration would fail every insert until it restarted.
-    """
-    from django.db.migrations.executor import MigrationExecutor  # noqa: PLC0415
-
-    executor = MigrationExecutor(connection)
-    targets = executor.loader.graph.leaf_nodes("esbank_site")
-    if executor.migration_plan(targets):
-        msg = "The bank's tables are not there yet: run `manage.py migrate` first."
-        raise ImproperlyConfigured(msg)
-
-
 def close_bank() -> None:
     """Close the running bank, if any; the next ``get_bank()`` builds anew."""
     if get_bank.cache_info().currsize:
         get_bank().close()
     get_bank.cache_clear()
-
-
-def accounts() -> Accounts:
-    return get_bank().accounts
-
-
-def ledger() -> LedgerProcess:
-    return get_bank().ledger()
-
-
-def transaction_log() -> TransactionLogProcess:
-    return get_bank().transaction_log()
-
-
-def accounts_list() -> AccountsListView:
-    return get_bank().accounts_list()

@@ -37,6 +37,21 @@ def env_flag(name: str, *, default: bool) -> bool:
     raise ImproperlyConfigured(msg)
 
 
+def env_int(name: str, *, default: int) -> int:
+    """Read a whole number of something (seconds, connections) from the environment."""
+    value = os.environ.get(name, "")
+    if value == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 0:
+        msg = f"{name} must be a whole number, 0 or more, not {value!r}."
+        raise ImproperlyConfigured(msg)
+    return number
+
+
 # DANGER: never run with DJANGO_DEBUG=1 where anyone else can reach the site.
 DEBUG = env_flag("DJANGO_DEBUG", default=False)
 
@@ -73,7 +88,7 @@ CSRF_COOKIE_SECURE = HTTPS
 # DANGER: browsers remember HSTS for this long, for every subdomain, and
 # preloading is a promise to the browsers' lists; lower DJANGO_HSTS_SECONDS
 # (say to 300) while trying HTTPS out on a new domain.
-SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "31536000")) * HTTPS
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", default=31536000) * HTTPS
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = HTTPS
 # Django's defaults, stated because the site relies on them.
@@ -162,6 +177,17 @@ TEMPLATES = [
 
 WSGI_APPLICATION = "esbank_site.wsgi.application"
 
+# How long to wait for the database, and how many connections to keep: read
+# once here, and given to Django's connections, the event store and
+# run_processors alike (esbank_site/persistence/environment.py). The
+# drivers' own defaults wait much longer, or forever; a request held that
+# long is one its user gave up on, so it fails fast with a 503 instead.
+ESBANK_DB_LOCK_TIMEOUT = env_int("ESBANK_DB_LOCK_TIMEOUT", default=5)
+ESBANK_DB_CONNECT_TIMEOUT = env_int("ESBANK_DB_CONNECT_TIMEOUT", default=5)
+# PostgreSQL connections per application and process (the library's
+# POSTGRES_POOL_SIZE; unset: its default of 5, or 2 in run_processors).
+ESBANK_POSTGRES_POOL_SIZE = env_int("POSTGRES_POOL_SIZE", default=0) or None
+
 # One database for everything: Django's tables and the bank's events.
 # SQLite by default; DATABASE_URL=postgres://user:pass@host:5432/name for more.
 DATABASES = {
@@ -172,8 +198,8 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
-        # Wait this long for a lock held by the event store (seconds).
-        "timeout": 5,
+        # Wait this long for a lock held by the event store.
+        "timeout": ESBANK_DB_LOCK_TIMEOUT,
         # Take the write lock when a transaction starts, not midway through
         # it, so two writers queue instead of failing with "locked".
         "transaction_mode": "IMMEDIATE",
@@ -186,12 +212,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 else:
-    # Give up on an unreachable server or a held lock after 5 seconds
-    # (PostgreSQL's defaults wait much longer, or forever): requests then
-    # fail fast with 503 instead of piling up.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"connect_timeout": 5, "options": "-c lock_timeout=5s"}
+        {
+            "connect_timeout": ESBANK_DB_CONNECT_TIMEOUT,
+            "options": f"-c lock_timeout={ESBANK_DB_LOCK_TIMEOUT}s",
+        }
     )
+
+# The function that returns this process's running bank, through which the
+# apps' views reach it (accounts/services.py, ledger/services.py).
+ESBANK_BANK = "esbank_site.bank.get_bank"
 
 # How this process runs the followers (ledger, transaction log):
 # inline after each commit, and on a timer; or not at all, when separate
@@ -224,7 +254,7 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-AXES_FAILURE_LIMIT = int(os.environ.get("ESBANK_LOGIN_FAILURE_LIMIT", "5"))
+AXES_FAILURE_LIMIT = env_int("ESBANK_LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(
     minutes=float(os.environ.get("ESBANK_LOGIN_COOLOFF_MINUTES", "15"))
 )
@@ -236,7 +266,7 @@ AXES_DISABLE_ACCESS_LOG = True
 # Behind N proxies of one's own, the client's address is the Nth from the
 # right of X-Forwarded-For; without them, REMOTE_ADDR (never a header a
 # client could forge).
-PROXY_COUNT = int(os.environ.get("DJANGO_PROXY_COUNT", "0"))
+PROXY_COUNT = env_int("DJANGO_PROXY_COUNT", default=0)
 if PROXY_COUNT:
     AXES_IPWARE_PROXY_COUNT = PROXY_COUNT
     AXES_IPWARE_PROXY_ORDER = "right-most"
@@ -247,9 +277,7 @@ if PROXY_COUNT:
 # the "throttle" cache, which is per process: with W web processes a user
 # gets up to W times this, unless ESBANK_THROTTLE_CACHE names a cache that
 # all processes share (see docs/SECURITY.md).
-ESBANK_MONEY_POSTS_PER_MINUTE = int(
-    os.environ.get("ESBANK_MONEY_POSTS_PER_MINUTE", "60")
-)
+ESBANK_MONEY_POSTS_PER_MINUTE = env_int("ESBANK_MONEY_POSTS_PER_MINUTE", default=60)
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "throttle": {

@@ -62,6 +62,18 @@ class TransactionEntry:
     amount: Decimal
     occurred_at: datetime
 
+    @property
+    def is_transfer(self) -> bool:
+        """Whether money moved between two accounts, not in or out of the bank."""
+        return self.kind is TransactionKind.TRANSFER
+
+    @property
+    def signed_amount(self) -> Decimal:
+        """How the entry changed the bank's balance: withdrawals negative."""
+        if self.kind is TransactionKind.WITHDRAWAL:
+            return -self.amount
+        return self.amount
+
 
 class LedgerProcess(BatchProcessApplication):
     """Keeps the bank-wide balance in step with every account."""

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from accounts.http import staff_required
-from esbank_site import bank
+from ledger import services
 
 if TYPE_CHECKING:
     from django.http import HttpResponse
@@ -44,9 +44,9 @@ def transactions(request: HtmxHttpRequest) -> HttpResponse:
 
 def ledger_context() -> dict[str, Any]:
     """The ledger's figures and how far each processor is behind."""
-    statuses = bank.get_bank().processor_status()
+    statuses = services.follower_status()
     return {
-        "ledger": bank.ledger().get_ledger(),
+        "ledger": services.ledger().get_ledger(),
         "processors": statuses,
         "behind": max((s.lag for s in statuses), default=0),
         "failing": [s for s in statuses if s.failing],
@@ -56,7 +56,7 @@ def ledger_context() -> dict[str, Any]:
 def transactions_context(request: HtmxHttpRequest) -> dict[str, Any]:
     """One page of the log, ending before entry ``?before=N`` (newest if none)."""
     limit = TRANSACTIONS_PER_PAGE
-    log = bank.transaction_log()
+    log = services.transaction_log()
     count = log.count_transactions()
     try:
         before: int | None = int(request.GET["before"])

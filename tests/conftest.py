@@ -24,13 +24,8 @@ import pytest
 from django.db import connection
 from psycopg import sql
 
-from esbank_site.bank import (
-    Bank,
-    close_bank,
-    create_tables,
-    eventsourcing_env,
-    get_bank,
-)
+from esbank_site.bank import Bank, close_bank, create_tables, get_bank
+from esbank_site.persistence.environment import eventsourcing_env
 from esbank_site.persistence.postgres_recorders import uses_postgres
 
 if TYPE_CHECKING:

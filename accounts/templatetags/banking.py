@@ -17,7 +17,7 @@ from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.timezone import localtime
 
-from accounts.money import CENT, CURRENCY
+from accounts.money import CENT, CURRENCY, format_money
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -27,12 +27,9 @@ if TYPE_CHECKING:
     from django.utils.safestring import SafeString
 
     from accounts.application import StatementLine
-    from ledger.application import TransactionEntry
 
 register = template.Library()
 
-SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$"}
-MINUS = "\N{MINUS SIGN}"
 
 # The chart's drawing area, in SVG user units (it scales to its container).
 CHART_WIDTH = 640
@@ -42,16 +39,6 @@ CHART_RIGHT = 16
 CHART_TOP = 16
 CHART_BOTTOM = 32
 CHART_MAX_POINTS = 120
-
-
-def format_money(
-    amount: Decimal, currency: str = CURRENCY, *, signed: bool = False
-) -> str:
-    """``amount`` as people read it: £1,234.50, -£3.00 (or +£3.00 if signed)."""
-    value = Decimal(amount).quantize(CENT)
-    symbol = SYMBOLS.get(currency, f"{currency} ")
-    sign = MINUS if value < 0 else ("+" if signed and value > 0 else "")
-    return f"{sign}{symbol}{abs(value):,}"
 
 
 @register.simple_tag
@@ -105,20 +92,6 @@ def event_label(event_type: str) -> str:
         else:
             words.append(char)
     return "".join(words)
-
-
-@register.filter
-def kind_name(kind: object) -> str:
-    """A transaction log entry's kind as a plain word: deposit, transfer..."""
-    return str(getattr(kind, "value", kind))
-
-
-@register.filter
-def signed_amount(entry: TransactionEntry) -> Decimal:
-    """A log entry's amount as it changed the bank: withdrawals negative."""
-    if kind_name(entry.kind) == "withdrawal":
-        return -entry.amount
-    return entry.amount
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,8 @@ stops, for any reason, resumes where the file ends.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import signal
 import threading
 from base64 import b64encode
 from dataclasses import dataclass
@@ -26,14 +24,13 @@ from eventsourcing.system import NotificationLogReader
 from eventsourcing.utils import TopicError
 
 from accounts.application import Accounts
-from esbank_site.bank import SQLITE_ENGINE, eventsourcing_env
 from esbank_site.feed.client import TRANSIENT_ERRORS, FeedError, FeedResponseError
+from esbank_site.persistence.environment import SQLITE_ENGINE, eventsourcing_env
 from esbank_site.persistence.row_binding import TamperedEventError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable
     from pathlib import Path
-    from types import FrameType
 
     from eventsourcing.application import NotificationLog
     from eventsourcing.persistence import Mapper, Notification
@@ -102,31 +99,6 @@ def follow_log(
         stopping.wait(poll_interval)
     last_id = next_id - 1 if next_id > start else None
     return Progress(count=count, last_id=last_id, stopped=stopping.is_set())
-
-
-@contextlib.contextmanager
-def stopping_on_signals() -> Iterator[threading.Event]:
-    """An event set by SIGINT (Ctrl-C) or SIGTERM, the old handlers restored after.
-
-    Only the main thread may set signal handlers; elsewhere (a command
-    called from a thread) the event is only set by whoever holds it.
-    """
-    stopping = threading.Event()
-    if threading.current_thread() is not threading.main_thread():
-        yield stopping
-        return
-
-    def stop(signum: int, frame: FrameType | None) -> None:
-        stopping.set()
-
-    previous = {
-        sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)
-    }
-    try:
-        yield stopping
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 def accounts_mapper(*, cipher_key: str = "", compress: bool = False) -> Mapper[UUID]:

@@ -36,7 +36,7 @@ from django.views.decorators.http import require_GET
 from eventsourcing.application import LocalNotificationLog
 from eventsourcing.interface import NotificationLogJSONService
 
-from esbank_site import bank
+from esbank_site import bank as site_bank
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -136,7 +136,7 @@ def parse_section_id(section_id: str) -> tuple[int, int] | None:
 @staff_feed
 def notification_log(request: HttpRequest) -> HttpResponse:
     """The start of the log: a redirect to its first section."""
-    size = bank.accounts().notification_log.section_size
+    size = site_bank.get_bank().accounts.notification_log.section_size
     first_section = LocalNotificationLog.format_section_id(1, size)
     return redirect("feed:log_section", section_id=first_section)
 
@@ -152,6 +152,6 @@ def log_section(request: HttpRequest, section_id: str) -> HttpResponse:
             f"{section_id!r} is not a section id: give the first and last "
             "notification ids, such as '1,10' (1 <= first <= last).",
         )
-    service = NotificationLogJSONService(bank.accounts())
+    service = NotificationLogJSONService(site_bank.get_bank().accounts)
     body = service.get_log_section(section_id)
     return HttpResponse(body, content_type="application/json")

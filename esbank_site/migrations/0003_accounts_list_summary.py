@@ -23,15 +23,19 @@ from django.db import migrations
 def add_up_accounts_list(apps: Any, schema_editor: Any) -> None:
     from django.conf import settings  # noqa: PLC0415
 
-    from accounts.projections import AccountsListProjection  # noqa: PLC0415
-    from esbank_site.bank import construct_projection, eventsourcing_env  # noqa: PLC0415
+    from esbank_site.persistence.environment import (  # noqa: PLC0415
+        eventsourcing_env,
+    )
+    from esbank_site.persistence.read_models import (  # noqa: PLC0415
+        construct_accounts_list,
+    )
 
     env = eventsourcing_env(
         schema_editor.connection.settings_dict,
         create_tables=True,
         cipher_key=settings.ESBANK_CIPHER_KEY,
     )
-    factory, projection = construct_projection(AccountsListProjection, env)
+    factory, projection = construct_accounts_list(env)
     try:
         projection.view.recount_summary()
     finally:

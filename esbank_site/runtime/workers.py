@@ -42,89 +42,104 @@ twice: the lock only spares them the wasted work and the conflicts.
 from __future__ import annotations
 
 import logging
-import os
-import signal
-import socket
 import threading
 import time
-import zlib
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 import psycopg
 from django.core.exceptions import ImproperlyConfigured
-from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.projection import ProjectionRunner
 from psycopg import sql
 
-from esbank_site.bank import POSTGRES_ENGINE, Bank, eventsourcing_env
+from esbank_site.persistence.environment import (
+    POSTGRES_ENGINE,
+    ConnectionSettings,
+    eventsourcing_env,
+)
+from esbank_site.runtime.advisory_locks import (
+    connect,
+    holder_name,
+    processor_holders,
+    try_lock,
+    wait_for_tables,
+)
 from esbank_site.runtime.processing import ProjectionProcessor
-from esbank_site.runtime.progress import progress_bar
+from esbank_site.runtime.progress import (
+    DEFAULT_PROGRESS_INTERVAL,
+    DEFAULT_PROGRESS_THRESHOLD,
+    CatchUpProgress,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping
+    from collections.abc import Callable, Iterable, Mapping, Sequence
 
     from eventsourcing.application import Application
+    from eventsourcing.system import System
 
     from esbank_site.runtime.processing import BaseProcessor
 
+__all__ = ["processor_holders"]  # re-exported: pages ask who processes what
+
 logger = logging.getLogger(__name__)
 
-# Advisory locks take two keys: the bank's own (which tells its locks apart
-# from any other application's in pg_locks), then the follower's.
-LOCK_NAMESPACE = zlib.crc32(b"esbank processors") & 0x7FFFFFFF
-
-# Every worker connection is named so, then "<pid>@<host>"; /health shows it.
-APPLICATION_NAME_PREFIX = "esbank-processor "
-
-DEFAULT_POLL_INTERVAL = 1.0
-DEFAULT_STANDBY_INTERVAL = 1.0
-DEFAULT_BATCH_SIZE = 100
-# After a notification, how long a follower lets more commits land before it
-# pulls: under load one pull, one transaction, then covers dozens of events
-# instead of one or two, and the followers take less of the CPU the web
-# processes need. The read side trails the accounts by this much more; the
-# benchmarks measure 0 to 0.5 s (docs/BENCHMARKS.md, "Levers").
-DEFAULT_GATHER_SECONDS = 0.2
 MAX_RECONNECT_DELAY = 30.0
-# A follower more than this many events behind its leader is catching up,
-# and says how it is going this often; a follower that keeps up says
-# nothing, however busy the bank.
-DEFAULT_PROGRESS_THRESHOLD = 1_000
-DEFAULT_PROGRESS_INTERVAL = 5.0
 
 # A worker needs few connections per application (one thread per
-# follower); the library opens 5 by default. The environment can say more.
-DEFAULT_WORKER_POOL_SIZE = "2"
-
-_SELECT_HOLDERS = """
-    SELECT l.objid::bigint AS key, a.application_name, l.pid
-    FROM pg_locks AS l
-    LEFT JOIN pg_stat_activity AS a ON a.pid = l.pid
-    WHERE l.locktype = 'advisory'
-      AND l.granted
-      AND l.objsubid = 2
-      AND l.classid::bigint = %s
-      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-"""
+# follower); the library opens 5 by default. POSTGRES_POOL_SIZE can say more.
+DEFAULT_WORKER_POOL_SIZE = 2
 
 
-# The last migration that creates tables the workers use: the event store's
-# (0001), then the projections' (0002); see their docstrings.
-TABLES_MIGRATION = ("esbank_site", "0002_projection_tables")
+@dataclass(frozen=True)
+class WorkerOptions:
+    """How ``run_processors`` runs each follower: its command-line options."""
+
+    # Which followers (any case; none: all of them).
+    names: tuple[str, ...] = ()
+    # Seconds between pulls when no notification arrives.
+    poll_interval: float = 1.0
+    # Seconds between a standby's attempts to take a follower over.
+    standby_interval: float = 1.0
+    # Events processed between two checks of the lock and of stop.
+    batch_size: int = 100
+    # After a notification, how long a follower lets more commits land
+    # before it pulls: under load one pull, one transaction, then covers
+    # dozens of events instead of one or two, and the followers take less of
+    # the CPU the web processes need. The read side trails the accounts by
+    # this much more; the benchmarks measure 0 to 0.5 s (docs/BENCHMARKS.md,
+    # "Levers").
+    gather_seconds: float = 0.2
+    # Progress lines of a follower catching up (interval 0: none).
+    progress_interval: float = DEFAULT_PROGRESS_INTERVAL
+    progress_threshold: int = DEFAULT_PROGRESS_THRESHOLD
+    # Run projections under the library's ProjectionRunner instead of pulls.
+    library_runner: bool = False
+    # Seconds to wait for a connection of the worker's own.
+    connect_timeout: int = 5
+
+
+DEFAULTS = WorkerOptions()
+
+
+class FollowedBank(Protocol):
+    """What ``run_processors`` needs of the bank it runs the followers of."""
+
+    @property
+    def env(self) -> dict[str, str]: ...
+
+    @property
+    def system(self) -> System: ...
+
+    @property
+    def processors(self) -> Sequence[BaseProcessor]: ...
+
+    def check_events_are_readable(self) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class UnknownFollowerError(LookupError):
     """Raised when ``run_processors`` is asked for a follower the bank lacks."""
-
-
-def lock_key(follower_name: str) -> int:
-    """The follower's advisory lock key: the same in every process and host."""
-    return zlib.crc32(follower_name.encode()) & 0x7FFFFFFF
-
-
-def holder_name() -> str:
-    """How this process names itself to the database: ``<pid>@<host>``."""
-    return f"{os.getpid()}@{socket.gethostname()}"
 
 
 def check_postgres(database: Mapping[str, Any]) -> None:
@@ -137,85 +152,30 @@ def check_postgres(database: Mapping[str, Any]) -> None:
         raise ImproperlyConfigured(msg)
 
 
-def worker_env(database: Mapping[str, Any]) -> dict[str, str]:
+def worker_env(
+    database: Mapping[str, Any],
+    connections: ConnectionSettings,
+    *,
+    cipher_key: str = "",
+    compress: bool = False,
+) -> dict[str, str]:
     """The eventsourcing environment for a worker: the web's, with fewer connections."""
-    from django.conf import settings  # noqa: PLC0415 (settings must be loaded)
-
-    pool_size = os.environ.get("POSTGRES_POOL_SIZE", DEFAULT_WORKER_POOL_SIZE)
-    env = eventsourcing_env(
+    pool_size = connections.pool_size or DEFAULT_WORKER_POOL_SIZE
+    return eventsourcing_env(
         database,
-        cipher_key=settings.ESBANK_CIPHER_KEY,
-        compress=settings.ESBANK_COMPRESS_EVENTS,
-    )
-    return env | {"POSTGRES_POOL_SIZE": pool_size}
-
-
-def connect(database: Mapping[str, Any]) -> psycopg.Connection[Any]:
-    """A connection of the worker's own, outside the event store's pools."""
-    return psycopg.connect(
-        dbname=str(database["NAME"]),
-        host=str(database.get("HOST") or "localhost"),
-        port=str(database.get("PORT") or "5432"),
-        user=str(database.get("USER") or "") or None,
-        password=str(database.get("PASSWORD") or "") or None,
-        application_name=(APPLICATION_NAME_PREFIX + holder_name())[:63],
-        autocommit=True,
-        connect_timeout=5,
-        # Notice a server or network that vanished without closing the
-        # connection, instead of waiting on it for the kernel's hours; and
-        # have the server notice a vanished worker likewise, so that it
-        # releases the worker's lock to a standby within half a minute.
-        keepalives=1,
-        keepalives_idle=10,
-        keepalives_interval=5,
-        keepalives_count=3,
-        tcp_user_timeout=15_000,
-        options=(
-            "-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 "
-            "-c tcp_keepalives_count=3"
+        connections=ConnectionSettings(
+            lock_timeout=connections.lock_timeout,
+            connect_timeout=connections.connect_timeout,
+            pool_size=pool_size,
         ),
+        cipher_key=cipher_key,
+        compress=compress,
     )
 
 
-def wait_for_tables(
-    database: Mapping[str, Any], stopping: threading.Event, interval: float = 2.0
-) -> bool:
-    """Wait until ``manage.py migrate`` has created the event store's tables.
-
-    The library looks up its PostgreSQL types once, when the bank is built:
-    a bank built before the tables exist could never record anything. False
-    if told to stop first.
-    """
-    reported = None
-    while not stopping.is_set():
-        reason = _why_not_ready(database)
-        if reason is None:
-            return True
-        if reason != reported:
-            logger.warning("Waiting: %s", reason)
-            reported = reason
-        stopping.wait(interval)
-    return False
-
-
-def _why_not_ready(database: Mapping[str, Any]) -> str | None:
-    """None once the tables are there, else what the worker waits for."""
-    try:
-        with connect(database) as conn:
-            row = conn.execute(
-                "SELECT 1 FROM django_migrations WHERE app = %s AND name = %s",
-                TABLES_MIGRATION,
-            ).fetchone()
-    except psycopg.errors.UndefinedTable:
-        row = None
-    except psycopg.Error as error:
-        return f"no database ({str(error).strip()})"
-    if row is None:
-        return "no tables yet: run `manage.py migrate`"
-    return None
-
-
-def select_processors(bank: Bank, names: Iterable[str] = ()) -> list[BaseProcessor]:
+def select_processors(
+    bank: FollowedBank, names: Iterable[str] = ()
+) -> list[BaseProcessor]:
     """The bank's processors with these names (any case), or all of them."""
     by_name = {processor.name.lower(): processor for processor in bank.processors}
     wanted = [name.lower() for name in names] or list(by_name)
@@ -227,123 +187,6 @@ def select_processors(bank: Bank, names: Iterable[str] = ()) -> list[BaseProcess
     return [by_name[name] for name in dict.fromkeys(wanted)]
 
 
-def processor_holders(bank: Bank) -> dict[str, str | None]:
-    """For each follower, which worker holds it (``<pid>@<host>``), or None.
-
-    Read from ``pg_locks``, so any process can tell, web processes included.
-    Empty on SQLite, where no separate worker runs.
-    """
-    datastore = getattr(bank.accounts.factory, "datastore", None)
-    if not isinstance(datastore, PostgresDatastore):
-        return {}
-    with datastore.get_connection() as conn:
-        rows = conn.execute(_SELECT_HOLDERS, (LOCK_NAMESPACE,)).fetchall()
-    holders: dict[int, str] = {}
-    for row in rows:
-        application_name = row["application_name"] or ""
-        if application_name.startswith(APPLICATION_NAME_PREFIX):
-            holders[row["key"]] = application_name.removeprefix(APPLICATION_NAME_PREFIX)
-        else:
-            holders[row["key"]] = f"backend {row['pid']}"
-    return {
-        processor.name: holders.get(lock_key(processor.name))
-        for processor in bank.processors
-    }
-
-
-class CatchUpProgress:
-    """Logs a follower's catch-up, from positions its worker has already read.
-
-    A catch-up starts when the follower falls more than ``threshold`` events
-    behind the leader's head, and ends when it reaches the head. Its first
-    line comes ``interval`` seconds after it starts, then one every
-    ``interval`` while the follower is still that far behind, and one to say
-    it caught up. A burst that is over sooner says nothing, and a follower
-    that keeps up under load, a few events behind, says nothing either: at
-    most one line per interval and follower. An ``interval`` of 0 turns the
-    lines off.
-    """
-
-    def __init__(
-        self,
-        name: str,
-        *,
-        interval: float = DEFAULT_PROGRESS_INTERVAL,
-        threshold: int = DEFAULT_PROGRESS_THRESHOLD,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.name = name
-        self.interval = interval
-        self.threshold = threshold
-        self.clock = clock
-        self.reset()
-
-    def reset(self) -> None:
-        """Forget any catch-up: another process may have finished it since."""
-        self._started: tuple[float, int] | None = None  # when, from which position
-        self._last: tuple[float, int] = (0.0, 0)  # as of the last line
-        self._reported = False
-
-    def observe(self, position: int, head: int) -> None:
-        """Note the follower's position and the leader's head; log when due."""
-        if self.interval <= 0:
-            return
-        now = self.clock()
-        lag = head - position
-        if self._started is None:
-            if lag > self.threshold:
-                self._started = self._last = (now, position)
-                self._reported = False
-            return
-        if lag <= 0:
-            if self._reported:
-                self._log_caught_up(self._started, now, position, head)
-            self._started = None
-            return
-        last_at, last_position = self._last
-        if lag > self.threshold and now - last_at >= self.interval:
-            rate = (position - last_position) / (now - last_at)
-            left = _time_left((head - position) / rate) if rate > 0 else "not moving"
-            logger.info(
-                "%s: catching up %s, %s events/s, %s",
-                self.name,
-                progress_bar(position, head),
-                f"{rate:,.0f}",
-                left,
-            )
-            self._last = (now, position)
-            self._reported = True
-
-    def _log_caught_up(
-        self, started: tuple[float, int], now: float, position: int, head: int
-    ) -> None:
-        started_at, started_from = started
-        # A line was logged since it started: at least one interval ago.
-        seconds = now - started_at
-        events = position - started_from
-        logger.info(
-            "%s: caught up at position %d (head %d): %d events in %.1fs, %s events/s",
-            self.name,
-            position,
-            head,
-            events,
-            seconds,
-            f"{events / seconds:,.0f}",
-        )
-
-
-def _time_left(seconds: float) -> str:
-    """E.g. ``under 1s left``, ``about 42s left``, ``about 3m05s left``."""
-    if seconds < 1:
-        return "under 1s left"
-    whole = round(seconds)
-    if whole < 60:
-        return f"about {whole}s left"
-    if whole < 3600:
-        return f"about {whole // 60}m{whole % 60:02d}s left"
-    return f"about {whole // 3600}h{whole % 3600 // 60:02d}m left"
-
-
 class FollowerWorker(threading.Thread):
     """Processes one follower whenever this process holds its advisory lock."""
 
@@ -352,34 +195,26 @@ class FollowerWorker(threading.Thread):
         processor: BaseProcessor,
         database: Mapping[str, Any],
         stopping: threading.Event,
-        *,
-        poll_interval: float = DEFAULT_POLL_INTERVAL,
-        standby_interval: float = DEFAULT_STANDBY_INTERVAL,
-        batch_size: int = DEFAULT_BATCH_SIZE,
-        gather_seconds: float = DEFAULT_GATHER_SECONDS,
-        progress_interval: float = DEFAULT_PROGRESS_INTERVAL,
-        progress_threshold: int = DEFAULT_PROGRESS_THRESHOLD,
+        options: WorkerOptions = DEFAULTS,
     ) -> None:
         super().__init__(name=f"esbank-{processor.name.lower()}", daemon=True)
         self.processor = processor
         self.database = database
         self.stopping = stopping
-        self.poll_interval = poll_interval
-        self.standby_interval = standby_interval
-        self.batch_size = batch_size
-        self.gather_seconds = gather_seconds
+        self.options = options
         self.holding = threading.Event()
-        self.key = lock_key(processor.name)
         self.channel: str = processor.leader.recorder.channel_name  # type: ignore[attr-defined]
         self.progress = CatchUpProgress(
-            processor.name, interval=progress_interval, threshold=progress_threshold
+            processor.name,
+            interval=options.progress_interval,
+            threshold=options.progress_threshold,
         )
 
     def run(self) -> None:
         failures = 0
         while not self.stopping.is_set():
             try:
-                with connect(self.database) as conn:
+                with self._connect() as conn:
                     failures = 0
                     if self._stand_by(conn):
                         self.progress.reset()
@@ -403,21 +238,21 @@ class FollowerWorker(threading.Thread):
                     logger.info("%s: released", self.processor.name)
                 self.holding.clear()
 
+    def _connect(self) -> psycopg.Connection[Any]:
+        return connect(self.database, connect_timeout=self.options.connect_timeout)
+
     def _stand_by(self, conn: psycopg.Connection[Any]) -> bool:
         """Wait until this process holds the follower; False if told to stop."""
         waiting = False
         while not self.stopping.is_set():
-            row = conn.execute(
-                "SELECT pg_try_advisory_lock(%s, %s)", (LOCK_NAMESPACE, self.key)
-            ).fetchone()
-            if row is not None and row[0]:
+            if try_lock(conn, self.processor.name):
                 return True
             if not waiting:
                 logger.info(
                     "%s: held by another processor; standing by", self.processor.name
                 )
                 waiting = True
-            self.stopping.wait(self.standby_interval)
+            self.stopping.wait(self.options.standby_interval)
         return False
 
     def _lead(self, conn: psycopg.Connection[Any]) -> None:
@@ -442,10 +277,10 @@ class FollowerWorker(threading.Thread):
     def _wait_for_news(self, conn: psycopg.Connection[Any]) -> None:
         """Return on the leader's next notification, or after the poll interval."""
         woken = False
-        for _ in conn.notifies(timeout=self.poll_interval, stop_after=1):
+        for _ in conn.notifies(timeout=self.options.poll_interval, stop_after=1):
             woken = True
-        if woken and self.gather_seconds:
-            self.stopping.wait(self.gather_seconds)  # let more commits land
+        if woken and self.options.gather_seconds:
+            self.stopping.wait(self.options.gather_seconds)  # let more commits land
         # Drain the notifications already received: one pull covers them all.
         for _ in conn.notifies(timeout=0):
             pass
@@ -456,7 +291,7 @@ class FollowerWorker(threading.Thread):
             # Raises if the connection, and with it the lock, is gone.
             conn.execute("SELECT 1")
             before = self.processor.position()
-            if not self.processor.process(limit=self.batch_size):
+            if not self.processor.process(limit=self.options.batch_size):
                 return  # failing, and backing off: a later wake-up retries
             status = self.processor.status()
             self.progress.observe(status.position, status.leader_position)
@@ -481,12 +316,12 @@ class ProjectionWorker(FollowerWorker):
         processor: ProjectionProcessor,
         database: Mapping[str, Any],
         stopping: threading.Event,
+        options: WorkerOptions = DEFAULTS,
         *,
         application_class: type[Application[Any]],
         env: Mapping[str, str],
-        **options: Any,
     ) -> None:
-        super().__init__(processor, database, stopping, **options)
+        super().__init__(processor, database, stopping, options)
         self.projection = processor.projection
         self.application_class = application_class
         # The runner's view writes from one thread: one connection will do.
@@ -538,7 +373,8 @@ class ProjectionWorker(FollowerWorker):
                 while not self.stopping.is_set():
                     # Raises if the connection, and with it the lock, is gone.
                     conn.execute("SELECT 1")
-                    runner.run_forever(timeout=self.poll_interval)  # raises errors
+                    # Raises the projection's errors.
+                    runner.run_forever(timeout=self.options.poll_interval)
                     if runner.is_interrupted.is_set() and not self.stopping.is_set():
                         msg = "The subscription stopped."
                         raise RuntimeError(msg)
@@ -557,62 +393,38 @@ class ProjectionWorker(FollowerWorker):
             runner.view.datastore.close()
 
 
-def stop_on_signals(stopping: threading.Event) -> None:
-    """Set ``stopping`` on SIGTERM (a supervisor's stop) and SIGINT (Ctrl-C)."""
-
-    def handle(signum: int, frame: object) -> None:
-        logger.info("Stopping on %s", signal.Signals(signum).name)
-        stopping.set()
-
-    signal.signal(signal.SIGTERM, handle)
-    signal.signal(signal.SIGINT, handle)
-
-
 def run_processors(
     database: Mapping[str, Any],
-    names: Iterable[str] = (),
+    build_bank: Callable[[], FollowedBank],
+    options: WorkerOptions = DEFAULTS,
     *,
     stopping: threading.Event,
-    poll_interval: float = DEFAULT_POLL_INTERVAL,
-    standby_interval: float = DEFAULT_STANDBY_INTERVAL,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-    gather_seconds: float = DEFAULT_GATHER_SECONDS,
-    progress_interval: float = DEFAULT_PROGRESS_INTERVAL,
-    progress_threshold: int = DEFAULT_PROGRESS_THRESHOLD,
-    library_runner: bool = False,
 ) -> None:
-    """Run the named followers (all by default) until ``stopping`` is set.
+    """Run the followers ``options`` names (all by default) until ``stopping``.
 
-    ``library_runner`` runs projections under the library's
-    ``ProjectionRunner`` rather than in pulls of their own.
+    ``build_bank`` builds the bank once the tables are there: the followers
+    it has are the ones to run. With ``options.library_runner``, projections
+    run under the library's ``ProjectionRunner`` rather than in pulls.
     """
     check_postgres(database)
-    if not wait_for_tables(database, stopping):
+    if not wait_for_tables(database, stopping, connect_timeout=options.connect_timeout):
         return
-    bank = Bank(worker_env(database), process_inline=False)
+    bank = build_bank()
     try:
         # A wrong CIPHER_KEY stops the worker here, with one clear error.
         bank.check_events_are_readable()
-        options: dict[str, Any] = {
-            "poll_interval": poll_interval,
-            "standby_interval": standby_interval,
-            "batch_size": batch_size,
-            "gather_seconds": gather_seconds,
-            "progress_interval": progress_interval,
-            "progress_threshold": progress_threshold,
-        }
         workers = [
             ProjectionWorker(
                 processor,
                 database,
                 stopping,
+                options,
                 application_class=bank.system.get_app_cls(processor.leader.name),
                 env=bank.env,
-                **options,
             )
-            if library_runner and isinstance(processor, ProjectionProcessor)
-            else FollowerWorker(processor, database, stopping, **options)
-            for processor in select_processors(bank, names)
+            if options.library_runner and isinstance(processor, ProjectionProcessor)
+            else FollowerWorker(processor, database, stopping, options)
+            for processor in select_processors(bank, options.names)
         ]
         logger.info(
             "Processor %s runs %s",

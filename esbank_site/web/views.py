@@ -18,8 +18,9 @@ from django.views.decorators.http import require_GET
 
 from accounts.application import Accounts
 from accounts.views import all_accounts_context, customer_accounts_context
-from esbank_site.bank import SQLITE_ENGINE, get_bank
-from esbank_site.runtime.workers import processor_holders
+from esbank_site import bank as site_bank
+from esbank_site.persistence.environment import SQLITE_ENGINE
+from esbank_site.runtime.advisory_locks import processor_holders
 from esbank_site.web.middleware import DATABASE_TROUBLE, trouble_response
 from ledger.views import ledger_context, transactions_context
 
@@ -73,7 +74,7 @@ def health(request: HttpRequest) -> JsonResponse:
             response = JsonResponse(body, status=HTTPStatus.SERVICE_UNAVAILABLE)
             response["Retry-After"] = "5"
             return response
-        bank = get_bank()
+        bank = site_bank.get_bank()
         statuses = bank.processor_status()
         holders = processor_holders(bank)
     except DATABASE_TROUBLE as error:

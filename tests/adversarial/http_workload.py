@@ -44,7 +44,8 @@ from accounts.domain import (
     TransferSent,
     Withdrawn,
 )
-from esbank_site.bank import Bank, eventsourcing_env
+from esbank_site.bank import Bank
+from esbank_site.persistence.environment import eventsourcing_env
 from tests.conftest import postgres_admin_connection, postgres_settings
 from tests.multiprocess.conftest import (
     REPO,
@@ -128,10 +129,8 @@ def serve_views_from(bank: Bank, monkeypatch: Any, settings: Any) -> None:
     bank only through ``esbank_site.bank.get_bank``.
     """
     from esbank_site import bank as site_bank  # noqa: PLC0415
-    from esbank_site.web import views as site_views  # noqa: PLC0415
 
     monkeypatch.setattr(site_bank, "get_bank", lambda: bank)
-    monkeypatch.setattr(site_views, "get_bank", lambda: bank)
     settings.ESBANK_MONEY_POSTS_PER_MINUTE = int(MONEY_POSTS_PER_MINUTE)
 
 

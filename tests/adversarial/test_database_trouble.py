@@ -87,9 +87,9 @@ def held_by_another_process(path: str) -> Iterator[subprocess.Popen[str]]:
 
 
 @pytest.fixture
-def quick_bank(django_bank: Bank, monkeypatch: pytest.MonkeyPatch) -> Bank:
+def quick_bank(django_bank: Bank, settings: Any) -> Bank:
     """The site's bank, rebuilt to give up on a lock after LOCK_TIMEOUT."""
-    monkeypatch.setenv("ESBANK_DB_LOCK_TIMEOUT", LOCK_TIMEOUT)
+    settings.ESBANK_DB_LOCK_TIMEOUT = int(LOCK_TIMEOUT)
     close_bank()
     return get_bank()
 

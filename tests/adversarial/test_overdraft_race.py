@@ -17,8 +17,9 @@ from decimal import Decimal
 import pytest
 
 from accounts.errors import InsufficientFundsError
-from esbank_site.bank import Bank, eventsourcing_env
+from esbank_site.bank import Bank
 from esbank_site.operations.audit import audit
+from esbank_site.persistence.environment import eventsourcing_env
 
 TRIALS = 200
 

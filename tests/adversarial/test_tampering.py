@@ -17,8 +17,9 @@ from eventsourcing.cipher import AESCipher
 from eventsourcing.domain import OriginatorVersionError
 from eventsourcing.persistence import MapperDeserialisationError
 
-from esbank_site.bank import Bank, eventsourcing_env
+from esbank_site.bank import Bank
 from esbank_site.operations.audit import audit
+from esbank_site.persistence.environment import eventsourcing_env
 from esbank_site.persistence.row_binding import TamperedEventError
 
 

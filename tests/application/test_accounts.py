@@ -20,7 +20,8 @@ from accounts.errors import (
     SameAccountTransferError,
     VersionNotFoundError,
 )
-from esbank_site.bank import Bank, eventsourcing_env
+from esbank_site.bank import Bank
+from esbank_site.persistence.environment import eventsourcing_env
 from tests.application.spies import count_events_read, lose_the_first_reply
 
 

@@ -11,7 +11,8 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from eventsourcing.cipher import AESCipher
 
-from esbank_site.bank import Bank, eventsourcing_env
+from esbank_site.bank import Bank
+from esbank_site.persistence.environment import eventsourcing_env
 
 SECRET_OWNER = "Zebediah Quincefield"
 SECRET_AMOUNT = "4321.98"

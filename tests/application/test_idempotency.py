@@ -15,7 +15,7 @@ from accounts.errors import (
     IdempotencyKeyReusedError,
     InsufficientFundsError,
 )
-from esbank_site.bank import eventsourcing_env
+from esbank_site.persistence.environment import eventsourcing_env
 from tests.application.spies import lose_the_first_reply
 
 

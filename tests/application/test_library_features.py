@@ -11,7 +11,8 @@ import pytest
 
 from accounts.application import Accounts
 from accounts.errors import AccountNotFoundError, InsufficientFundsError
-from esbank_site.bank import Bank, eventsourcing_env
+from esbank_site.bank import Bank
+from esbank_site.persistence.environment import eventsourcing_env
 from tests.application.spies import count_events_read
 
 

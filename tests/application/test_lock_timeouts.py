@@ -17,8 +17,9 @@ import pytest
 from eventsourcing.persistence import OperationalError
 from psycopg.errors import LockNotAvailable
 
-from esbank_site.bank import Bank, eventsourcing_env
+from esbank_site.bank import Bank
 from esbank_site.persistence import postgres_recorders
+from esbank_site.persistence.environment import eventsourcing_env
 from esbank_site.persistence.postgres_recorders import (
     is_lock_timeout,
     retry_unless_lock_timeout,
@@ -97,11 +98,9 @@ def test_every_method_the_library_retries_is_rewrapped() -> None:
 
 
 @pytest.fixture
-def quick_bank(
-    postgres_database: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Bank]:
+def quick_bank(postgres_database: dict[str, Any], settings: Any) -> Iterator[Bank]:
     """A PostgreSQL bank giving up on a lock after LOCK_TIMEOUT_SECONDS."""
-    monkeypatch.setenv("ESBANK_DB_LOCK_TIMEOUT", str(LOCK_TIMEOUT_SECONDS))
+    settings.ESBANK_DB_LOCK_TIMEOUT = LOCK_TIMEOUT_SECONDS
     assert uses_postgres(eventsourcing_env(postgres_database))
     with fresh_bank(postgres_database) as bank:
         yield bank

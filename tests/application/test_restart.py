@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from esbank_site.bank import Bank, eventsourcing_env
+from esbank_site.bank import Bank
 from esbank_site.operations.audit import audit
+from esbank_site.persistence.environment import eventsourcing_env
 
 
 def test_accounts_logs_and_ledger_survive_a_restart(bank, database):

@@ -16,8 +16,9 @@ from uuid import UUID
 import pytest
 from eventsourcing.persistence import StoredEvent
 
-from esbank_site.bank import Bank, eventsourcing_env
+from esbank_site.bank import Bank
 from esbank_site.operations.audit import audit
+from esbank_site.persistence.environment import eventsourcing_env
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "v1_accounts.json"
 VERA = UUID("af639e6fa5174135ab41f5ad9dbcc891")

@@ -22,8 +22,8 @@ from esbank_site.feed.follower import (
     describe,
     follow_log,
     notification_to_json,
-    stopping_on_signals,
 )
+from esbank_site.runtime.signals import stopping_on_signals
 
 
 def in_memory_accounts(**env: str) -> Accounts:

@@ -28,8 +28,9 @@ import pytest
 from psycopg import sql
 
 from accounts.errors import BankError
-from esbank_site.bank import Bank, eventsourcing_env
-from esbank_site.runtime.workers import processor_holders
+from esbank_site.bank import Bank
+from esbank_site.persistence.environment import eventsourcing_env
+from esbank_site.runtime.advisory_locks import processor_holders
 from tests.conftest import postgres_admin_connection, postgres_settings
 
 if TYPE_CHECKING:

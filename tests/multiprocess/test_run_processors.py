@@ -24,13 +24,15 @@ from django.core.management import CommandError, call_command
 from django.db import connections
 from eventsourcing.cipher import AESCipher
 
-from esbank_site.bank import Bank, eventsourcing_env
+from esbank_site.bank import Bank
 from esbank_site.operations.audit import audit
+from esbank_site.persistence.environment import eventsourcing_env
+from esbank_site.runtime.advisory_locks import processor_holders
+from esbank_site.runtime.progress import CatchUpProgress
 from esbank_site.runtime.workers import (
-    CatchUpProgress,
     FollowerWorker,
     UnknownFollowerError,
-    processor_holders,
+    WorkerOptions,
     select_processors,
 )
 from ledger.domain import Ledger
@@ -332,7 +334,9 @@ def test_pulls_on_its_timer_when_no_notification_comes(
 ) -> None:
     stopping = threading.Event()
     [ledger] = select_processors(observer, ["ledger"])
-    worker = FollowerWorker(ledger, own_database, stopping, poll_interval=0.5)
+    worker = FollowerWorker(
+        ledger, own_database, stopping, WorkerOptions(poll_interval=0.5)
+    )
     # A channel nobody notifies: as if every NOTIFY had been lost.
     worker.channel = "esbank_test_silence"
     worker.start()
@@ -361,14 +365,14 @@ def progress_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [
         r.getMessage()
         for r in caplog.records
-        if r.name == "esbank_site.runtime.workers"
+        if r.name == "esbank_site.runtime.progress"
     ]
 
 
 def test_a_follower_far_behind_reports_its_progress_then_once_that_it_caught_up(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.INFO, logger="esbank_site.runtime.workers")
+    caplog.set_level(logging.INFO, logger="esbank_site.runtime.progress")
     clock = FakeClock()
     progress = CatchUpProgress("Ledger", interval=5, threshold=100, clock=clock)
     progress.observe(0, 10_000)  # far behind: a catch-up starts, silently
@@ -412,7 +416,7 @@ def test_a_follower_far_behind_reports_its_progress_then_once_that_it_caught_up(
 def test_a_follower_that_keeps_up_or_catches_up_quickly_says_nothing(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.INFO, logger="esbank_site.runtime.workers")
+    caplog.set_level(logging.INFO, logger="esbank_site.runtime.progress")
     clock = FakeClock()
     progress = CatchUpProgress("Ledger", interval=5, threshold=100, clock=clock)
     for step in range(1_000):  # steady load: always a little behind
@@ -500,7 +504,10 @@ def test_gathers_commits_after_a_notification_into_one_pull(
 
     monkeypatch.setattr(ledger.follower, "process_batch", counted)
     worker = FollowerWorker(
-        ledger, own_database, stopping, poll_interval=60, gather_seconds=1.0
+        ledger,
+        own_database,
+        stopping,
+        WorkerOptions(poll_interval=60, gather_seconds=1.0),
     )
     account_id = observer.accounts.open_account("ada", "Current")
     worker.start()

@@ -28,7 +28,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from esbank_site.runtime.workers import processor_holders
+from esbank_site.runtime.advisory_locks import processor_holders
 from tests.multiprocess.conftest import (
     REPO,
     caught_up,

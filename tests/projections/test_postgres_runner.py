@@ -11,7 +11,8 @@ from eventsourcing.projection import ProjectionRunner
 
 from accounts.application import Accounts
 from accounts.projections import AccountsListProjection, AccountsQuery
-from esbank_site.runtime.workers import ProjectionWorker, processor_holders
+from esbank_site.runtime.advisory_locks import processor_holders
+from esbank_site.runtime.workers import ProjectionWorker, WorkerOptions
 from tests.conftest import fresh_bank
 
 
@@ -74,9 +75,9 @@ def test_the_worker_holds_the_list_and_restarts_a_failed_runner(
         processor,
         postgres_database,
         stopping,
+        WorkerOptions(poll_interval=0.2),
         application_class=Accounts,
         env=pg_bank.env,
-        poll_interval=0.2,
     )
     worker.start()
     try:

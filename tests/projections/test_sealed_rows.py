@@ -8,8 +8,9 @@ import pytest
 from eventsourcing.cipher import AESCipher
 
 from accounts.projections import AccountsQuery, AccountsSummary, ReadModelError
-from esbank_site.bank import Bank, eventsourcing_env
+from esbank_site.bank import Bank
 from esbank_site.operations.audit import audit
+from esbank_site.persistence.environment import eventsourcing_env
 from tests.projections.rawdb import run_sql, stored_id
 
 SECRET_OWNER = "Zebediah Quincefield"

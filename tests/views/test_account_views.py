@@ -642,7 +642,7 @@ def test_a_conflict_after_every_retry_is_409_try_again(
     def busy(*args, **kwargs):
         raise ConflictError
 
-    monkeypatch.setattr(bank.accounts(), "deposit", busy)
+    monkeypatch.setattr(bank.get_bank().accounts, "deposit", busy)
     response = alice_client.post(
         f"/accounts/{alice_account}/deposit/", {"amount": "1.00"}, headers=headers
     )
@@ -659,7 +659,7 @@ def test_database_trouble_is_503_with_retry_after(
     def unreachable(*args, **kwargs):
         raise OperationalError("database is locked")
 
-    monkeypatch.setattr(bank.accounts(), "deposit", unreachable)
+    monkeypatch.setattr(bank.get_bank().accounts, "deposit", unreachable)
     response = alice_client.post(
         f"/accounts/{alice_account}/deposit/", {"amount": "1.00"}, headers=headers
     )
@@ -676,7 +676,9 @@ def test_database_trouble_on_a_page_is_503_too(alice_client, monkeypatch):
     def unreachable(*args, **kwargs):
         raise DjangoOperationalError("connection refused")
 
-    monkeypatch.setattr(bank.accounts_list(), "get_accounts_page", unreachable)
+    monkeypatch.setattr(
+        bank.get_bank().accounts_list(), "get_accounts_page", unreachable
+    )
     response = alice_client.get("/")
     assert response.status_code == 503
     assert response["Retry-After"] == "5"

@@ -13,7 +13,7 @@ from django.test import RequestFactory
 from eventsourcing.persistence import OperationalError
 
 from esbank_site import bank
-from esbank_site.bank import check_tables_are_migrated
+from esbank_site.persistence.schema import check_tables_are_migrated
 from esbank_site.web import views
 from tests.views.conftest import HX
 
@@ -158,7 +158,7 @@ def test_trouble_page_for_htmx_is_a_notice_not_a_page(
     def unreachable(*args, **kwargs):
         raise OperationalError("database is locked")
 
-    monkeypatch.setattr(bank.accounts(), "get_recent_statement", unreachable)
+    monkeypatch.setattr(bank.get_bank().accounts, "get_recent_statement", unreachable)
     response = alice_client.get(f"/accounts/{alice_account}/summary/", headers=HX)
     assert response.status_code == 503
     assert response.content.decode().startswith('<div class="notice notice-error"')

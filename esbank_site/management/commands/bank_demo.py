@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.errors import BankError
-from esbank_site import bank
+from esbank_site import bank as site_bank
 from esbank_site.runtime.progress import progress_bar
 
 if TYPE_CHECKING:
@@ -65,7 +65,8 @@ class Command(BaseCommand):
             msg = "Use at least 2 accounts and a non-negative number of transactions."
             raise CommandError(msg)
         create_demo_users()
-        accounts = bank.accounts()
+        bank = site_bank.get_bank()
+        accounts = bank.accounts
         existing = accounts.count_accounts()
         if existing:
             self.stdout.write(
@@ -75,7 +76,7 @@ class Command(BaseCommand):
             rng = random.Random(options["seed"])  # noqa: S311 (demo data, not secrets)
             account_ids = open_demo_accounts(accounts, options["accounts"])
             self.move_money(accounts, account_ids, options["transactions"], rng)
-            bank.get_bank().wait_until_processed()
+            bank.wait_until_processed()
         self.print_credentials()
 
     def move_money(

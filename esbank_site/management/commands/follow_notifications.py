@@ -25,8 +25,8 @@ from esbank_site.feed.follower import (
     accounts_mapper,
     describe,
     follow_log,
-    stopping_on_signals,
 )
+from esbank_site.runtime.signals import stopping_on_signals
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

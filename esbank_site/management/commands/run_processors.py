@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 
-from esbank_site.runtime import workers
+from esbank_site.bank import Bank
+from esbank_site.persistence.environment import ConnectionSettings
+from esbank_site.runtime.signals import stopping_on_signals
+from esbank_site.runtime.workers import (
+    DEFAULTS,
+    UnknownFollowerError,
+    WorkerOptions,
+    run_processors,
+    worker_env,
+)
 
 
 class Command(BaseCommand):
@@ -27,25 +36,25 @@ class Command(BaseCommand):
         parser.add_argument(
             "--poll-interval",
             type=float,
-            default=workers.DEFAULT_POLL_INTERVAL,
+            default=DEFAULTS.poll_interval,
             help="seconds between pulls when no notification arrives",
         )
         parser.add_argument(
             "--standby-interval",
             type=float,
-            default=workers.DEFAULT_STANDBY_INTERVAL,
+            default=DEFAULTS.standby_interval,
             help="seconds between a standby's attempts to take a follower over",
         )
         parser.add_argument(
             "--batch-size",
             type=int,
-            default=workers.DEFAULT_BATCH_SIZE,
+            default=DEFAULTS.batch_size,
             help="events processed between two checks of the lock and of stop",
         )
         parser.add_argument(
             "--gather",
             type=float,
-            default=workers.DEFAULT_GATHER_SECONDS,
+            default=DEFAULTS.gather_seconds,
             help="seconds to let more commits land after a notification, before "
             "pulling them in one transaction (0: pull at once)",
         )
@@ -58,32 +67,43 @@ class Command(BaseCommand):
         parser.add_argument(
             "--progress-interval",
             type=float,
-            default=workers.DEFAULT_PROGRESS_INTERVAL,
+            default=DEFAULTS.progress_interval,
             help="seconds between progress lines of a follower catching up (0: none)",
         )
         parser.add_argument(
             "--progress-threshold",
             type=int,
-            default=workers.DEFAULT_PROGRESS_THRESHOLD,
+            default=DEFAULTS.progress_threshold,
             help="events behind its leader from which a follower is catching up",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        stopping = threading.Event()
-        workers.stop_on_signals(stopping)
-        try:
-            workers.run_processors(
-                connections["default"].settings_dict,
-                options["names"],
-                stopping=stopping,
-                poll_interval=options["poll_interval"],
-                standby_interval=options["standby_interval"],
-                batch_size=options["batch_size"],
-                gather_seconds=options["gather"],
-                library_runner=options["library_runner"],
-                progress_interval=options["progress_interval"],
-                progress_threshold=options["progress_threshold"],
+        database = connections["default"].settings_dict
+        connection_settings = ConnectionSettings.from_django()
+        worker_options = WorkerOptions(
+            names=tuple(options["names"]),
+            poll_interval=options["poll_interval"],
+            standby_interval=options["standby_interval"],
+            batch_size=options["batch_size"],
+            gather_seconds=options["gather"],
+            library_runner=options["library_runner"],
+            progress_interval=options["progress_interval"],
+            progress_threshold=options["progress_threshold"],
+            connect_timeout=connection_settings.connect_timeout,
+        )
+
+        def build_bank() -> Bank:
+            env = worker_env(
+                database,
+                connection_settings,
+                cipher_key=settings.ESBANK_CIPHER_KEY,
+                compress=settings.ESBANK_COMPRESS_EVENTS,
             )
-        except (ImproperlyConfigured, workers.UnknownFollowerError) as error:
-            raise CommandError(str(error)) from error
+            return Bank(env, process_inline=False)
+
+        with stopping_on_signals() as stopping:
+            try:
+                run_processors(database, build_bank, worker_options, stopping=stopping)
+            except (ImproperlyConfigured, UnknownFollowerError) as error:
+                raise CommandError(str(error)) from error
         self.stdout.write(self.style.SUCCESS("Processors stopped."))

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
+from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment, resolve_topic
 
+from accounts.projections import AccountsListProjection, AccountsListView
 from esbank_site.persistence.postgres_recorders import uses_postgres
 from esbank_site.persistence.read_models.postgres import PostgresAccountsListView
 from esbank_site.persistence.read_models.rows import AccountRows, RebuildableView
@@ -31,14 +33,36 @@ if TYPE_CHECKING:
 
     from eventsourcing.cipher import Cipher
 
-    from accounts.projections import AccountsListView
-
 __all__ = [
     "PostgresAccountsListView",
     "RebuildableView",
     "SQLiteAccountsListView",
     "accounts_list_view_class",
+    "construct_accounts_list",
 ]
+
+
+def construct_accounts_list(
+    env: Mapping[str, str],
+) -> tuple[InfrastructureFactory[AccountsListView], AccountsListProjection]:
+    """The accounts list projection and its view's factory, as ``ProjectionRunner``
+    builds them.
+
+    The factory's environment is named after the projection, so its tables
+    are too (``accountslist_tracking``, ``accountslist_rows``), and so are
+    settings meant for it alone (``ACCOUNTSLIST_POSTGRES_POOL_SIZE``). It
+    creates the tables only when ``CREATE_TABLE`` says so. Close the factory
+    to close the view's connections.
+    """
+    # One connection at a time is the view's usual need (its processor, or a
+    # page); the pool still grows under load, up to POSTGRES_MAX_OVERFLOW.
+    name = AccountsListProjection.name
+    pool_size = {f"{name.upper()}_POSTGRES_POOL_SIZE": "1"}
+    factory = InfrastructureFactory[AccountsListView].construct(
+        Environment(name, pool_size | dict(env))
+    )
+    view = factory.tracking_recorder(accounts_list_view_class(env))
+    return factory, AccountsListProjection(view=view)
 
 
 def accounts_list_view_class(env: Mapping[str, str]) -> type[AccountsListView]:
