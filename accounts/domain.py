@@ -94,8 +94,8 @@ class Account(Aggregate):
     def open(cls, owner: str, name: str, currency: str = CURRENCY) -> Account:
         """Open a new, empty account for ``owner``."""
         return cls(
-            owner=_clean_name(owner, "owner"),
-            name=_clean_name(name, "account name"),
+            owner=clean_name(owner, "owner"),
+            name=clean_name(name, "account name"),
             currency=currency,
         )
 
@@ -281,7 +281,7 @@ def clean_description(value: str) -> str:
     return cleaned
 
 
-def _clean_name(value: str, what: str) -> str:
+def clean_name(value: str, what: str) -> str:
     """Return ``value`` stripped, refusing empty or overlong names."""
     cleaned = value.strip() if isinstance(value, str) else ""
     if not cleaned:

@@ -50,8 +50,9 @@ if TYPE_CHECKING:
 
     from django.http import HttpResponse
 
-    from accounts.application import AccountSummary, RecordedEvent, StatementLine
     from accounts.http import HtmxHttpRequest
+    from accounts.statements import StatementLine
+    from accounts.summaries import AccountSummary, RecordedEvent
 
 # Names of the htmx events the server announces; panels listen for them.
 BALANCES_CHANGED = "balancesChanged"

@@ -21,6 +21,7 @@ from uuid import UUID, uuid4
 from eventsourcing.application import Application
 
 from accounts.application import Accounts
+from accounts.commands import CommandRunner
 from accounts.domain import Account
 from bench.common import (
     NO_CACHE,
@@ -40,6 +41,8 @@ from bench.loading import open_accounts, owner_names
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
+    from accounts.commands import Movement
+
 RAW_TABLE = "bench_raw_commit"
 PAYLOAD = b"x" * 300  # about the size of a stored deposit event
 
@@ -50,8 +53,8 @@ class NaiveAccounts(Application[Any]):
     name = "Accounts"
 
 
-class ReceiptReadFirst(Accounts):
-    """The bank as it was before optimistic receipts: the receipt read first.
+class ReceiptReadFirstRunner(CommandRunner):
+    """Money commands as they were before optimistic receipts: the receipt read first.
 
     A keyed command looked for its receipt (two queries when there is none:
     the snapshot store, then the events) before moving any money. The bank
@@ -59,19 +62,27 @@ class ReceiptReadFirst(Accounts):
     when the store refuses that save.
     """
 
-    name = "Accounts"
-
-    def _move_money(
+    def move_money(
         self,
         command: str,
-        move: Callable[[UUID], list[Account]],
+        move: Callable[[Movement], None],
         idempotency_key: str | None,
         *account_ids: UUID,
     ) -> UUID:
         first = self._first_outcome(idempotency_key, command)
         if first is not None:
             return first
-        return super()._move_money(command, move, idempotency_key, *account_ids)
+        return super().move_money(command, move, idempotency_key, *account_ids)
+
+
+class ReceiptReadFirst(Accounts):
+    """The bank's Accounts with ``ReceiptReadFirstRunner``."""
+
+    name = "Accounts"
+
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        super().__init__(env)
+        self.commands = ReceiptReadFirstRunner(self)
 
 
 # The raw ceiling: one INSERT and one COMMIT per operation.

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from accounts.application import Accounts
 from accounts.domain import Account
+from accounts.statements import whole_statement
 from bench.common import (
     NO_CACHE,
     Spread,
@@ -97,7 +98,7 @@ def _run_engine(engine: str, repetitions: int) -> dict[str, Any]:
             for length in (histories[0], longest):
                 account_id = ids[length]
                 runs[f"statement {length}"] = _timer(
-                    functools.partial(site.get_statement, account_id),
+                    functools.partial(whole_statement, site.events, account_id),
                     max(3, calls // 6),
                 )
                 runs[f"statement page {length}"] = _timer(

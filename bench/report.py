@@ -662,7 +662,7 @@ def _levers(sections: dict[str, Any]) -> list[str]:
             for key, label, kept in (
                 (
                     "statement",
-                    "the whole statement (`get_statement`, every event)",
+                    "the whole statement (`whole_statement`, every event)",
                     "no: the page reads one page",
                 ),
                 (

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from django.utils.safestring import SafeString
 
-    from accounts.application import StatementLine
+    from accounts.statements import StatementLine
 
 register = template.Library()
 

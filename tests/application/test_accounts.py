@@ -20,6 +20,7 @@ from accounts.errors import (
     SameAccountTransferError,
     VersionNotFoundError,
 )
+from accounts.statements import whole_statement
 from esbank_site.bank import Bank
 from esbank_site.persistence.environment import eventsourcing_env
 from tests.application.spies import count_events_read, lose_the_first_reply
@@ -46,8 +47,9 @@ def test_opened_accounts_are_listed_in_order_and_by_owner(bank):
     first = bank.accounts.open_account("ada", "Current")
     second = bank.accounts.open_account("bob", "Savings")
     third = bank.accounts.open_account("ada", "Holiday")
-    assert bank.accounts.list_account_ids() == [first, second, third]
-    assert bank.accounts.list_account_ids(after=1, limit=1) == [second]
+    index = bank.accounts.account_index  # an event-sourced log, read in pages
+    assert [e.account_id for e in index.get()] == [first, second, third]
+    assert [e.account_id for e in index.get(gt=1, limit=1)] == [second]
     assert bank.accounts.count_accounts() == 3
     assert bank.accounts.list_owner_account_ids("ada") == [first, third]
     assert bank.accounts.list_owner_account_ids("carol") == []
@@ -66,9 +68,11 @@ def test_transfer_moves_money_and_returns_one_transaction_id(bank, ada, bob):
     assert bank.accounts.get_account(ada).balance == Decimal("59.75")
     assert bank.accounts.get_account(bob).balance == Decimal("40.25")
     [out] = [
-        line for line in bank.accounts.get_statement(ada) if line.kind == "Transfer out"
+        line
+        for line in whole_statement(bank.accounts.events, ada)
+        if line.kind == "Transfer out"
     ]
-    [into] = bank.accounts.get_statement(bob)
+    [into] = whole_statement(bank.accounts.events, bob)
     assert out.transaction_id == into.transaction_id == transaction_id
     assert (out.amount, into.amount) == (Decimal("-40.25"), Decimal("40.25"))
     assert (out.counterparty_id, into.counterparty_id) == (bob, ada)
@@ -78,7 +82,7 @@ def test_statement_lists_movements_with_running_balance(bank, ada):
     bank.accounts.withdraw(ada, "30")
     bank.accounts.set_overdraft_limit(ada, "10")
     bank.accounts.withdraw(ada, "75")
-    statement = bank.accounts.get_statement(ada)
+    statement = whole_statement(bank.accounts.events, ada)
     assert [(s.kind, s.amount, s.balance) for s in statement] == [
         ("Deposit", Decimal("100.00"), Decimal("100.00")),
         ("Withdrawal", Decimal("-30.00"), Decimal("70.00")),
@@ -146,7 +150,9 @@ def test_ids_of_other_aggregates_are_not_accounts(bank, ada):
     with pytest.raises(AccountNotFoundError):
         bank.accounts.get_account(Receipt.create_id("k"))
     with pytest.raises(AccountNotFoundError):
-        bank.accounts.get_statement(Receipt.create_id("k"))
+        bank.accounts.get_history(Receipt.create_id("k"))
+    with pytest.raises(AccountNotFoundError):
+        bank.accounts.get_recent_statement(Receipt.create_id("k"))
 
 
 def test_accounts_are_snapshotted_every_50_events(bank, ada):
@@ -174,7 +180,7 @@ def test_a_lost_race_is_retried_then_refused_as_a_conflict(bank, ada, monkeypatc
     assert bank.accounts.get_account(ada).balance == Decimal("101.00")
 
     collisions.clear()
-    monkeypatch.setattr(bank.accounts, "max_attempts", 3)
+    monkeypatch.setattr(bank.accounts.commands, "max_attempts", 3)
     before = head(bank)
     with pytest.raises(ConflictError, match="try again"):
         bank.accounts.deposit(ada, "1")
@@ -213,7 +219,7 @@ def test_a_commit_whose_reply_was_lost_is_not_repeated(bank, ada, bob, monkeypat
     assert lost
     assert bank.accounts.get_account(ada).balance == Decimal("70.00")
     assert bank.accounts.get_account(bob).balance == Decimal("30.00")
-    [line] = bank.accounts.get_statement(bob)
+    [line] = whole_statement(bank.accounts.events, bob)
     assert line.transaction_id == transaction_id
 
 
@@ -223,7 +229,7 @@ def test_recent_statement_is_the_tail_of_the_full_one(bank, ada, bob):
         bank.accounts.transfer(ada, bob, "1.50")
     bank.accounts.set_overdraft_limit(ada, "10")  # not a movement
     bank.accounts.withdraw(ada, "3")
-    full = bank.accounts.get_statement(ada)
+    full = whole_statement(bank.accounts.events, ada)
 
     recent = bank.accounts.get_recent_statement(ada, limit=5)
     assert recent.lines == full[-5:]
@@ -275,7 +281,7 @@ def test_statement_pages_cover_the_statement_with_their_running_balances(bank, a
         bank.accounts.withdraw(ada, n)
         if n % 4 == 0:
             bank.accounts.set_overdraft_limit(ada, n)  # not a movement
-    full = bank.accounts.get_statement(ada)  # 13 lines
+    full = whole_statement(bank.accounts.events, ada)  # 13 lines
     pages = statement_pages(bank.accounts, ada, limit=5)
     assert [page.lines for page in pages] == [full[-5:], full[-10:-5], full[:-10]]
     assert [page.opening_balance for page in pages] == [

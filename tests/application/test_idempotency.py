@@ -15,6 +15,7 @@ from accounts.errors import (
     IdempotencyKeyReusedError,
     InsufficientFundsError,
 )
+from accounts.statements import whole_statement
 from esbank_site.persistence.environment import eventsourcing_env
 from tests.application.spies import lose_the_first_reply
 
@@ -154,5 +155,5 @@ def test_a_commit_whose_reply_was_lost_is_answered_from_its_receipt(
     transaction_id = bank.accounts.withdraw(account, "30", idempotency_key="form-1")
     assert len(lost) == 1
     assert bank.accounts.get_account(account).balance == Decimal("70.00")
-    [line] = [s for s in bank.accounts.get_statement(account) if s.amount < 0]
+    [line] = [s for s in whole_statement(bank.accounts.events, account) if s.amount < 0]
     assert line.transaction_id == transaction_id

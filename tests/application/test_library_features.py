@@ -11,6 +11,7 @@ import pytest
 
 from accounts.application import Accounts
 from accounts.errors import AccountNotFoundError, InsufficientFundsError
+from accounts.statements import whole_statement
 from esbank_site.bank import Bank
 from esbank_site.persistence.environment import eventsourcing_env
 from tests.application.spies import count_events_read
@@ -136,7 +137,7 @@ def test_a_save_refused_by_a_conflict_leaves_no_trace_in_the_cache(
         assert other_process.get_account(account).balance == Decimal("0.00")
     finally:
         other_process.close()
-    assert [line.amount for line in bank.accounts.get_statement(account)] == [
+    assert [line.amount for line in whole_statement(bank.accounts.events, account)] == [
         Decimal("100.00"),
         Decimal("-60.00"),
         Decimal("-40.00"),

@@ -19,7 +19,10 @@ def test_accounts_logs_and_ledger_survive_a_restart(bank, database):
     reopened = Bank(eventsourcing_env(database))
     reopened.start()
     try:
-        assert reopened.accounts.list_account_ids() == [ada, bob]
+        assert [e.account_id for e in reopened.accounts.account_index.get()] == [
+            ada,
+            bob,
+        ]
         assert reopened.accounts.list_owner_account_ids("bob") == [bob]
         assert reopened.accounts.get_account(ada).balance == Decimal("50.00")
         assert reopened.ledger().get_ledger().balance == Decimal("70.00")

@@ -16,6 +16,7 @@ from uuid import UUID
 import pytest
 from eventsourcing.persistence import StoredEvent
 
+from accounts.statements import whole_statement
 from esbank_site.bank import Bank
 from esbank_site.operations.audit import audit
 from esbank_site.persistence.environment import eventsourcing_env
@@ -71,7 +72,7 @@ def test_v1_history_loads_with_todays_code(v1_bank):
 
 
 def test_v1_deposits_are_upcast_with_an_empty_description(v1_bank):
-    statement = v1_bank.accounts.get_statement(VERA)
+    statement = whole_statement(v1_bank.accounts.events, VERA)
     deposits = [line for line in statement if line.kind == "Deposit"]
     assert len(deposits) == 52
     assert {line.description for line in deposits} == {""}
@@ -81,7 +82,7 @@ def test_v1_deposits_are_upcast_with_an_empty_description(v1_bank):
 
 def test_new_deposits_are_v2_beside_the_old_ones(v1_bank):
     v1_bank.accounts.deposit(VERA, "4.50", description="Birthday money")
-    last = v1_bank.accounts.get_statement(VERA)[-1]
+    last = whole_statement(v1_bank.accounts.events, VERA)[-1]
     assert (last.amount, last.description) == (Decimal("4.50"), "Birthday money")
     [notification] = v1_bank.accounts.recorder.select_notifications(
         v1_bank.accounts.recorder.max_notification_id(), 1

@@ -46,7 +46,7 @@ def test_passes_after_bank_demo(site_bank):
 
 def corrupt_one_deposit(bank, database):
     """Change the amount inside one stored Deposited event, in the database."""
-    for account_id in bank.accounts.list_account_ids():
+    for account_id in [e.account_id for e in bank.accounts.account_index.get()]:
         for event in bank.accounts.events.get(account_id):
             if isinstance(event, Deposited):
                 break

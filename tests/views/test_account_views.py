@@ -12,6 +12,7 @@ from django.test import Client
 from eventsourcing.persistence import OperationalError
 
 from accounts.errors import ConflictError
+from accounts.statements import whole_statement
 from esbank_site import bank
 from tests.views.conftest import HX
 
@@ -473,7 +474,7 @@ def test_older_statement_pages_keep_their_running_balances(
     alice_client, django_bank, long_history
 ):
     url = f"/accounts/{long_history}/"
-    full = django_bank.accounts.get_statement(long_history)
+    full = whole_statement(django_bank.accounts.events, long_history)
     expected = {line.version: line.balance for line in full}
     pages = []
     html = alice_client.get(url).content.decode()
@@ -693,7 +694,7 @@ def test_deposit_reference_is_stored_and_shown_on_the_statement(
         follow=True,
     )
     assert "Birthday money" in response.content.decode()
-    last = django_bank.accounts.get_statement(alice_account)[-1]
+    last = whole_statement(django_bank.accounts.events, alice_account)[-1]
     assert (last.amount, last.description) == (Decimal("12.00"), "Birthday money")
 
 

@@ -1,0 +1,65 @@
+"""What pages show of an account, as small frozen dataclasses.
+
+Queries return these, never aggregates, so nothing outside the application
+can change an account without going through a command. The accounts list
+(``accounts/projections.py``) keeps its rows as ``AccountSummary`` too: a
+page of many accounts and a page of one show the same fields.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+if TYPE_CHECKING:
+    from accounts.domain import Account
+
+
+@dataclass(frozen=True)
+class AccountSummary:
+    """An account as pages show it: from its events, or from the accounts list."""
+
+    id: UUID
+    owner: str
+    name: str
+    currency: str
+    balance: Decimal
+    overdraft_limit: Decimal
+    is_closed: bool
+    version: int
+    opened_at: datetime
+    last_activity_at: datetime
+
+    @property
+    def available(self) -> Decimal:
+        """What can still be withdrawn, overdraft included."""
+        return self.balance + self.overdraft_limit
+
+
+@dataclass(frozen=True)
+class RecordedEvent:
+    """A stored domain event, for the staff timeline."""
+
+    version: int
+    type: str
+    timestamp: datetime
+    data: dict[str, Any]
+
+
+def summarise(account: Account) -> AccountSummary:
+    """The summary of an account as loaded."""
+    return AccountSummary(
+        id=account.id,
+        owner=account.owner,
+        name=account.name,
+        currency=account.currency,
+        balance=account.balance,
+        overdraft_limit=account.overdraft_limit,
+        is_closed=account.is_closed,
+        version=account.version,
+        opened_at=account.created_on,
+        last_activity_at=account.modified_on,
+    )
