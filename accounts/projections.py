@@ -42,6 +42,7 @@ from accounts.domain import (
     signed_amount,
 )
 from accounts.money import CENT, ZERO
+from accounts.summaries import AccountSummary
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -78,22 +79,6 @@ class ReadModelError(RuntimeError):
 
 
 @dataclass(frozen=True)
-class AccountRow:
-    """One account as the list shows it."""
-
-    id: UUID
-    owner: str
-    name: str
-    currency: str
-    balance: Decimal
-    overdraft_limit: Decimal
-    is_closed: bool
-    opened_at: datetime
-    last_activity_at: datetime
-    version: int
-
-
-@dataclass(frozen=True)
 class AccountsSummary:
     """What every account in the list adds up to."""
 
@@ -101,7 +86,7 @@ class AccountsSummary:
     total_balance: Decimal = ZERO
 
     @classmethod
-    def of(cls, rows: Iterable[AccountRow]) -> AccountsSummary:
+    def of(cls, rows: Iterable[AccountSummary]) -> AccountsSummary:
         """The summary of ``rows``, added up one by one."""
         every = list(rows)
         return cls(len(every), sum((row.balance for row in every), ZERO))
@@ -195,7 +180,7 @@ class AccountsPage:
     """
 
     query: AccountsQuery
-    rows: Sequence[AccountRow]
+    rows: Sequence[AccountSummary]
     count: int
     total_balance: Decimal
     all_count: int
@@ -214,6 +199,15 @@ class AccountsPage:
         return self.query.page < self.page_count
 
 
+@dataclass(frozen=True)
+class AccountsListContents:
+    """Every row of the list, its summary and the position they reflect."""
+
+    position: int
+    rows: list[AccountSummary]
+    summary: AccountsSummary
+
+
 class AccountsListView(TrackingRecorder, ABC):
     """The accounts list read model, with its tracking records.
 
@@ -224,7 +218,7 @@ class AccountsListView(TrackingRecorder, ABC):
     """
 
     @abstractmethod
-    def record_opened(self, row: AccountRow, tracking: Tracking) -> None:
+    def record_opened(self, row: AccountSummary, tracking: Tracking) -> None:
         """Add a new account's row."""
 
     @abstractmethod
@@ -264,7 +258,7 @@ class AccountsListView(TrackingRecorder, ABC):
         """One page of the list, its count, total and position, all consistent."""
 
     @abstractmethod
-    def get_all_rows(self) -> tuple[int, list[AccountRow], AccountsSummary]:
+    def get_all_rows(self) -> AccountsListContents:
         """Every row, the summary and the position they reflect, in one read.
 
         For the audit, and for pages of a sealed list.
@@ -352,7 +346,7 @@ class AccountsListProjection(Projection[AccountsListView]):
     def _opened(self, domain_event: Any, tracking: Tracking) -> None:
         self._settle_held_back_leg(tracking)
         self.view.record_opened(
-            AccountRow(
+            AccountSummary(
                 id=domain_event.originator_id,
                 owner=domain_event.owner,
                 name=domain_event.name,

@@ -31,7 +31,8 @@ from accounts.domain import (
     Withdrawn,
 )
 from accounts.money import ZERO
-from accounts.projections import AccountRow, AccountsSummary
+from accounts.projections import AccountsSummary
+from accounts.summaries import AccountSummary
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -59,7 +60,8 @@ def check_projections(bank: Bank) -> list[ProjectionCheck]:
 
 def check_accounts_list(bank: Bank) -> ProjectionCheck:
     """Fold the Accounts log into account rows; compare with the accounts list."""
-    position, rows, summary = bank.accounts_list().get_all_rows()
+    contents = bank.accounts_list().get_all_rows()
+    position, rows, summary = contents.position, contents.rows, contents.summary
     check = ProjectionCheck("AccountsList", position, len(rows))
     expected = _fold_accounts_list(bank, position)
     expected_summary = AccountsSummary.of(expected.values())
@@ -92,7 +94,7 @@ def check_accounts_list(bank: Bank) -> ProjectionCheck:
     return check
 
 
-def _fold_accounts_list(bank: Bank, position: int) -> dict[UUID, AccountRow]:
+def _fold_accounts_list(bank: Bank, position: int) -> dict[UUID, AccountSummary]:
     folded: dict[UUID, dict[str, Any]] = {}
     for domain_event in _events_up_to(bank, position):
         account_id = domain_event.originator_id
@@ -120,7 +122,7 @@ def _fold_accounts_list(bank: Bank, position: int) -> dict[UUID, AccountRow]:
             account["is_closed"] = True
         account["version"] = domain_event.originator_version
         account["last_activity_at"] = domain_event.timestamp
-    return {account_id: AccountRow(**row) for account_id, row in folded.items()}
+    return {account_id: AccountSummary(**row) for account_id, row in folded.items()}
 
 
 def _events_up_to(bank: Bank, position: int) -> Iterator[Any]:
@@ -143,10 +145,10 @@ def _events_up_to(bank: Bank, position: int) -> Iterator[Any]:
         start = notifications[-1].id + 1
 
 
-def _differences(actual: AccountRow, expected: AccountRow) -> list[str]:
+def _differences(actual: AccountSummary, expected: AccountSummary) -> list[str]:
     return [
         f"{f.name} is {getattr(actual, f.name)}, the events say "
         f"{getattr(expected, f.name)}"
-        for f in fields(AccountRow)
+        for f in fields(AccountSummary)
         if getattr(actual, f.name) != getattr(expected, f.name)
     ]

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from eventsourcing.projection import Projection
 
     from esbank_site.bank import Bank
-    from esbank_site.persistence.read_models import RebuildableView
+    from esbank_site.persistence.read_models import AccountsListTables
 
 SWAP_ATTEMPTS = 3
 
@@ -71,7 +71,7 @@ def rebuild_projection(
     the log's head. Any error leaves the live read model as it was.
     """
     projection = find_projection(bank, name)
-    live = cast("RebuildableView", projection.view)
+    live = cast("AccountsListTables", projection.view)
     shadow = live.shadow()
     shadow.drop_tables()  # what an interrupted rebuild left behind
     shadow.create_table()
@@ -100,7 +100,7 @@ def rebuild_projection(
     return RebuildResult(projection.name, events, position, time.monotonic() - started)
 
 
-def _swap(shadow: RebuildableView, live: RebuildableView) -> None:
+def _swap(shadow: AccountsListTables, live: AccountsListTables) -> None:
     """Swap, retrying when readers or the live processor held the tables too long."""
     for attempt in range(1, SWAP_ATTEMPTS + 1):
         try:

@@ -23,7 +23,8 @@ summary_migration = importlib.import_module(
 
 def summary_and_rows(bank):
     """The summary, and the rows added up one by one, read together."""
-    _, rows, summary = bank.accounts_list().get_all_rows()
+    contents = bank.accounts_list().get_all_rows()
+    rows, summary = contents.rows, contents.summary
     return summary, AccountsSummary.of(rows)
 
 

@@ -93,7 +93,8 @@ def test_the_summary_is_sealed_and_adds_up_the_sealed_rows(encrypted_bank, datab
     )
     assert (count, total) == (None, None)
     assert b"4321" not in bytes(sealed)
-    position, rows, summary = encrypted_bank.accounts_list().get_all_rows()
+    contents = encrypted_bank.accounts_list().get_all_rows()
+    position, rows, summary = contents.position, contents.rows, contents.summary
     assert summary == AccountsSummary(2, Decimal("4321.97")) == AccountsSummary.of(rows)
     assert position == accounts.recorder.max_notification_id()
     assert audit(encrypted_bank).ok

@@ -12,7 +12,7 @@ Money is exact in both: NUMERIC(14,2) on PostgreSQL, whole pence in an
 INTEGER on SQLite. Searching and sorting by owner and name use case-folded
 copies of them, in code point order on both databases, so both list
 accounts in the same order. With a CIPHER_KEY the rows are sealed instead
-(``sealed.py``). The writes, the same on both, are in ``rows.py``.
+(``sealed.py``). The SQL, the same on both, is in ``tables.py``.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from eventsourcing.utils import Environment, resolve_topic
 from accounts.projections import AccountsListProjection, AccountsListView
 from esbank_site.persistence.postgres_recorders import uses_postgres
 from esbank_site.persistence.read_models.postgres import PostgresAccountsListView
-from esbank_site.persistence.read_models.rows import AccountRows, RebuildableView
 from esbank_site.persistence.read_models.sqlite import SQLiteAccountsListView
+from esbank_site.persistence.read_models.tables import AccountsListTables
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -34,8 +34,8 @@ if TYPE_CHECKING:
     from eventsourcing.cipher import Cipher
 
 __all__ = [
+    "AccountsListTables",
     "PostgresAccountsListView",
-    "RebuildableView",
     "SQLiteAccountsListView",
     "accounts_list_view_class",
     "construct_accounts_list",
@@ -72,7 +72,7 @@ def accounts_list_view_class(env: Mapping[str, str]) -> type[AccountsListView]:
     ``ProjectionRunner`` constructs views from a class alone, so the class
     is what carries the cipher.
     """
-    view_class: type[AccountRows] = (
+    view_class: type[AccountsListTables] = (
         PostgresAccountsListView if uses_postgres(env) else SQLiteAccountsListView
     )
     cipher = _cipher(env)

@@ -25,12 +25,12 @@ from uuid import UUID
 
 from accounts.money import CENT
 from accounts.projections import (
-    AccountRow,
     AccountsPage,
     AccountsQuery,
     AccountsSummary,
     ReadModelError,
 )
+from accounts.summaries import AccountSummary
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -39,12 +39,12 @@ if TYPE_CHECKING:
 
 
 class RowSeal:
-    """Turns an ``AccountRow`` into a ciphertext bound to its row, and back."""
+    """Turns an ``AccountSummary`` into a ciphertext bound to its row, and back."""
 
     def __init__(self, cipher: Cipher) -> None:
         self.cipher = cipher
 
-    def seal(self, row: AccountRow) -> bytes:
+    def seal(self, row: AccountSummary) -> bytes:
         data = {
             "id": str(row.id),
             "owner": row.owner,
@@ -59,13 +59,13 @@ class RowSeal:
         }
         return self.cipher.encrypt(json.dumps(data).encode())
 
-    def open(self, account_id: UUID, version: int, sealed: bytes) -> AccountRow:
+    def open(self, account_id: UUID, version: int, sealed: bytes) -> AccountSummary:
         """The row sealed in ``sealed``; refused unless it is this row's."""
         data: dict[str, Any] = json.loads(self.cipher.decrypt(bytes(sealed)))
         if (data["id"], data["version"]) != (str(account_id), version):
             msg = f"The accounts list row of {account_id} holds another row's data."
             raise ReadModelError(msg)
-        return AccountRow(
+        return AccountSummary(
             id=account_id,
             owner=data["owner"],
             name=data["name"],
@@ -100,7 +100,7 @@ class RowSeal:
 
 # The same orders as the SQL views: case-folded names in code point order,
 # ties broken by the account id's text.
-SORT_KEYS: dict[str, Callable[[AccountRow], tuple[Any, str]]] = {
+SORT_KEYS: dict[str, Callable[[AccountSummary], tuple[Any, str]]] = {
     "owner": lambda row: (row.owner.casefold(), str(row.id)),
     "name": lambda row: (row.name.casefold(), str(row.id)),
     "balance": lambda row: (row.balance, str(row.id)),
@@ -110,7 +110,7 @@ SORT_KEYS: dict[str, Callable[[AccountRow], tuple[Any, str]]] = {
 
 
 def page_in_memory(
-    rows: Iterable[AccountRow], query: AccountsQuery, position: int
+    rows: Iterable[AccountSummary], query: AccountsQuery, position: int
 ) -> AccountsPage:
     """A page of ``rows`` as the SQL views would have selected it."""
     every = list(rows)
