@@ -222,8 +222,6 @@ TransferReceived = Account.TransferReceived  # type: ignore[attr-defined]
 OverdraftLimitSet = Account.OverdraftLimitSet  # type: ignore[attr-defined]
 AccountClosed = Account.Closed
 
-MONEY_EVENTS = (Deposited, Withdrawn, TransferSent, TransferReceived)
-
 
 @aggregate(created_event_name="Issued")
 class Receipt:
@@ -256,6 +254,9 @@ class Receipt:
         self.idempotency_key = idempotency_key
         self.command = command
         self.transaction_id = transaction_id
+
+
+ReceiptIssued = Receipt.Issued  # type: ignore[attr-defined]
 
 
 class AccountIndexed(DomainEvent):

@@ -33,9 +33,11 @@ from eventsourcing.projection import Projection
 from accounts.application import Accounts
 from accounts.domain import (
     AccountClosed,
+    AccountIndexed,
     AccountOpened,
     Deposited,
     OverdraftLimitSet,
+    ReceiptIssued,
     TransferReceived,
     TransferSent,
     Withdrawn,
@@ -303,7 +305,13 @@ class AccountsListProjection(Projection[AccountsListView]):
 
     @singledispatchmethod
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
-        """Events that change no row (indexes, receipts) only move the position."""
+        """Every Accounts event is registered below; others only move the position."""
+        self._position_only(domain_event, tracking)
+
+    @process_event.register(ReceiptIssued)
+    @process_event.register(AccountIndexed)
+    def _position_only(self, domain_event: Any, tracking: Tracking) -> None:
+        """Events that change no row (receipts, index entries) move the position."""
         self._settle_held_back_leg(tracking)
         self.view.insert_tracking(tracking)
 

@@ -27,7 +27,17 @@ from eventsourcing.application import (
 from eventsourcing.dispatch import singledispatchmethod
 from eventsourcing.persistence import JSONTranscoder
 
-from accounts.domain import Deposited, TransferSent, Withdrawn
+from accounts.domain import (
+    AccountClosed,
+    AccountIndexed,
+    AccountOpened,
+    Deposited,
+    OverdraftLimitSet,
+    ReceiptIssued,
+    TransferReceived,
+    TransferSent,
+    Withdrawn,
+)
 from accounts.money import ZERO
 from ledger.batches import BatchProcessApplication
 from ledger.domain import (
@@ -95,6 +105,17 @@ class LedgerProcess(BatchProcessApplication):
 
     @singledispatchmethod
     def policy(self, domain_event: Any, processing_event: ProcessingEvent) -> None:
+        """Every Accounts event is registered below, as followed or as ignored."""
+
+    @policy.register(AccountOpened)
+    @policy.register(TransferReceived)  # the sending leg counts the transfer
+    @policy.register(OverdraftLimitSet)
+    @policy.register(AccountClosed)
+    @policy.register(ReceiptIssued)
+    @policy.register(AccountIndexed)
+    def _moves_no_money(
+        self, domain_event: Any, processing_event: ProcessingEvent
+    ) -> None:
         """Events that move no money are not the ledger's business."""
 
     @policy.register(Deposited)
@@ -166,6 +187,17 @@ class TransactionLogProcess(BatchProcessApplication):
 
     @singledispatchmethod
     def policy(self, domain_event: Any, processing_event: ProcessingEvent) -> None:
+        """Every Accounts event is registered below, as logged or as ignored."""
+
+    @policy.register(AccountOpened)
+    @policy.register(TransferReceived)  # the sending leg logs the transfer
+    @policy.register(OverdraftLimitSet)
+    @policy.register(AccountClosed)
+    @policy.register(ReceiptIssued)
+    @policy.register(AccountIndexed)
+    def _not_a_transaction(
+        self, domain_event: Any, processing_event: ProcessingEvent
+    ) -> None:
         """Only deposits, withdrawals and transfers are logged."""
 
     @policy.register(Deposited)

@@ -18,14 +18,19 @@ with the events it claims to reflect is.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field, fields
+from decimal import Decimal
+from functools import singledispatch
 from typing import TYPE_CHECKING, Any
 
 from accounts.domain import (
     AccountClosed,
+    AccountIndexed,
     AccountOpened,
     Deposited,
     OverdraftLimitSet,
+    ReceiptIssued,
     TransferReceived,
     TransferSent,
     Withdrawn,
@@ -95,34 +100,85 @@ def check_accounts_list(bank: Bank) -> ProjectionCheck:
 
 
 def _fold_accounts_list(bank: Bank, position: int) -> dict[UUID, AccountSummary]:
-    folded: dict[UUID, dict[str, Any]] = {}
+    rows: dict[UUID, AccountSummary] = {}
     for domain_event in _events_up_to(bank, position):
-        account_id = domain_event.originator_id
-        if isinstance(domain_event, AccountOpened):
-            folded[account_id] = {
-                "id": account_id,
-                "owner": domain_event.owner,
-                "name": domain_event.name,
-                "currency": domain_event.currency,
-                "balance": ZERO,
-                "overdraft_limit": ZERO,
-                "is_closed": False,
-                "opened_at": domain_event.timestamp,
-            }
-        account = folded.get(account_id)
-        if account is None:
-            continue  # a receipt, an index entry, or money on no account
-        if isinstance(domain_event, Deposited | TransferReceived):
-            account["balance"] += domain_event.amount
-        elif isinstance(domain_event, Withdrawn | TransferSent):
-            account["balance"] -= domain_event.amount
-        elif isinstance(domain_event, OverdraftLimitSet):
-            account["overdraft_limit"] = domain_event.limit
-        elif isinstance(domain_event, AccountClosed):
-            account["is_closed"] = True
-        account["version"] = domain_event.originator_version
-        account["last_activity_at"] = domain_event.timestamp
-    return {account_id: AccountSummary(**row) for account_id, row in folded.items()}
+        row = fold_row(domain_event, rows.get(domain_event.originator_id))
+        if row is not None:
+            rows[row.id] = row
+    return rows
+
+
+@singledispatch
+def fold_row(domain_event: Any, row: AccountSummary | None) -> AccountSummary | None:
+    """The account's row after ``domain_event``, by the audit's own reckoning.
+
+    None where the event changes no row. Every Accounts event is registered
+    below, as changing a row or as not.
+    """
+    return None
+
+
+@fold_row.register(ReceiptIssued)
+@fold_row.register(AccountIndexed)
+def _no_row(domain_event: Any, row: AccountSummary | None) -> None:
+    """Receipts and index entries are no account's."""
+
+
+@fold_row.register(AccountOpened)
+def _opened(domain_event: Any, row: AccountSummary | None) -> AccountSummary:
+    return AccountSummary(
+        id=domain_event.originator_id,
+        owner=domain_event.owner,
+        name=domain_event.name,
+        currency=domain_event.currency,
+        balance=ZERO,
+        overdraft_limit=ZERO,
+        is_closed=False,
+        version=domain_event.originator_version,
+        opened_at=domain_event.timestamp,
+        last_activity_at=domain_event.timestamp,
+    )
+
+
+@fold_row.register(Deposited)
+@fold_row.register(TransferReceived)
+def _money_in(domain_event: Any, row: AccountSummary | None) -> AccountSummary | None:
+    return _changed(domain_event, row, amount=domain_event.amount)
+
+
+@fold_row.register(Withdrawn)
+@fold_row.register(TransferSent)
+def _money_out(domain_event: Any, row: AccountSummary | None) -> AccountSummary | None:
+    return _changed(domain_event, row, amount=-domain_event.amount)
+
+
+@fold_row.register(OverdraftLimitSet)
+def _limit_set(domain_event: Any, row: AccountSummary | None) -> AccountSummary | None:
+    return _changed(domain_event, row, overdraft_limit=domain_event.limit)
+
+
+@fold_row.register(AccountClosed)
+def _closed(domain_event: Any, row: AccountSummary | None) -> AccountSummary | None:
+    return _changed(domain_event, row, is_closed=True)
+
+
+def _changed(
+    domain_event: Any,
+    row: AccountSummary | None,
+    *,
+    amount: Decimal = ZERO,
+    **changes: Any,
+) -> AccountSummary | None:
+    """``row`` after an event of its account (None: money on no account)."""
+    if row is None:
+        return None
+    return dataclasses.replace(
+        row,
+        balance=row.balance + amount,
+        version=domain_event.originator_version,
+        last_activity_at=domain_event.timestamp,
+        **changes,
+    )
 
 
 def _events_up_to(bank: Bank, position: int) -> Iterator[Any]:
