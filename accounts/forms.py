@@ -157,7 +157,7 @@ class TransferForm(AmountForm):
             attrs={
                 "autocomplete": "off",
                 "spellcheck": "false",
-                "placeholder": "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx",
+                "placeholder": "Any account number in the bank",
             }
         ),
     )
@@ -168,6 +168,12 @@ class TransferForm(AmountForm):
         InsufficientFundsError: "amount",
         SameAccountTransferError: "to_account",
     }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The datalist of the customer's own accounts that _field.html adds.
+        widget = self.fields["to_account"].widget
+        widget.attrs["list"] = f"{self['to_account'].auto_id}_options"
 
     def refuse(self, error: BankError) -> None:
         """Refusals about the recipient are shown next to its number."""

@@ -1,8 +1,10 @@
-"""What every view can rely on: the request type and the staff-only guard."""
+"""What every view can rely on: the request type, the staff-only guard, and
+the names of the htmx events that keep panels up to date."""
 
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Concatenate, ParamSpec
 
 from django.contrib.auth.models import User
@@ -16,6 +18,35 @@ if TYPE_CHECKING:
     from django_htmx.middleware import HtmxDetails
 
 P = ParamSpec("P")
+
+
+@dataclass(frozen=True)
+class HtmxEvents:
+    """The htmx events the server announces when data changes.
+
+    A command's response names what it changed in ``HX-Trigger``; each panel
+    showing that data listens for it (``hx-trigger="balancesChanged
+    from:body"``) and refreshes itself. Named once, here: views use these
+    attributes, templates ``{{ htmx_events.balances_changed }}``
+    (``accounts.context_processors``).
+    """
+
+    balances_changed: str = "balancesChanged"
+    accounts_changed: str = "accountsChanged"
+    ledger_changed: str = "ledgerChanged"
+    transactions_changed: str = "transactionsChanged"
+
+    @property
+    def money_moved(self) -> tuple[str, ...]:
+        """What a deposit, withdrawal or transfer changes."""
+        return (
+            self.balances_changed,
+            self.ledger_changed,
+            self.transactions_changed,
+        )
+
+
+HTMX_EVENTS = HtmxEvents()
 
 
 class HtmxHttpRequest(HttpRequest):

@@ -36,7 +36,7 @@ from accounts.forms import (
     TransferForm,
     VersionForm,
 )
-from accounts.http import staff_required
+from accounts.http import HTMX_EVENTS, staff_required
 from accounts.projections import (
     MAX_PER_PAGE,
     SORTS,
@@ -53,13 +53,6 @@ if TYPE_CHECKING:
     from accounts.http import HtmxHttpRequest
     from accounts.statements import StatementLine
     from accounts.summaries import AccountSummary, RecordedEvent
-
-# Names of the htmx events the server announces; panels listen for them.
-BALANCES_CHANGED = "balancesChanged"
-ACCOUNTS_CHANGED = "accountsChanged"
-LEDGER_CHANGED = "ledgerChanged"
-TRANSACTIONS_CHANGED = "transactionsChanged"
-MONEY_MOVED = (BALANCES_CHANGED, LEDGER_CHANGED, TRANSACTIONS_CHANGED)
 
 ACCOUNTS_PER_PAGE = 25
 # Lines on each page of an account's statement (and points on its chart).
@@ -237,7 +230,7 @@ def open_account(request: HtmxHttpRequest) -> HttpResponse:
         return redirect("accounts:account_detail", account_id=account_id)
     fresh = {"open_form": OpenAccountForm(), "notice": notice, "opened_id": account_id}
     response = render(request, "accounts/_open_form.html", fresh)
-    return trigger_client_event(response, ACCOUNTS_CHANGED)
+    return trigger_client_event(response, HTMX_EVENTS.accounts_changed)
 
 
 @require_POST
@@ -435,7 +428,7 @@ def _answer(
         "notice": notice,
     }
     response = render(request, action.template, context)
-    for event in MONEY_MOVED:
+    for event in HTMX_EVENTS.money_moved:
         trigger_client_event(response, event)
     return response
 

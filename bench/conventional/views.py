@@ -21,8 +21,9 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import trigger_client_event
 
 from accounts.forms import AmountForm, BankForm, TransferForm
+from accounts.http import HTMX_EVENTS
 from accounts.templatetags.banking import format_money
-from accounts.views import DEPOSIT, MONEY_MOVED, TRANSFER, Action
+from accounts.views import DEPOSIT, TRANSFER, Action
 from bench.conventional.models import Account, Movement
 
 if TYPE_CHECKING:
@@ -153,6 +154,6 @@ def _answer(
         "notice": notice,
     }
     response = render(request, action.template, context)
-    for event in MONEY_MOVED:
+    for event in HTMX_EVENTS.money_moved:
         trigger_client_event(response, event)
     return response
