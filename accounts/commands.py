@@ -104,7 +104,17 @@ class CommandRunner:
         self._stripes = [threading.RLock() for _ in range(LOCK_STRIPES)]
 
     def holding(self, aggregate_id: UUID) -> threading.RLock:
-        """The lock commands on ``aggregate_id`` hold in this process."""
+        """The lock commands on ``aggregate_id`` hold in this process.
+
+        Reads of the latest account hold it too. Departs from the library
+        (9.5.6): the standard way is a plain ``repository.get(id)`` with the
+        aggregate cache on. But the library brings the cached aggregate up
+        to date under a lock of its own and deep-copies it after releasing
+        that lock: a copy taken while another thread updated it could pair a
+        new version with an old balance, pass a guard against money that is
+        gone, and save without a conflict. What would remove the need: the
+        repository copying the cached aggregate under the same lock.
+        """
         return self._stripes[self._stripe_number(aggregate_id)]
 
     def retrying(self, attempt: Callable[[], T], *aggregate_ids: UUID) -> T:

@@ -233,14 +233,17 @@ class Receipt:
     by the event store itself, even across processes.
     """
 
-    # Empty slots, because the decorator builds a new Aggregate subclass
-    # from this class's namespace, and a plain class's namespace holds its
-    # own ``__dict__`` descriptor, which does not apply to the new class's
-    # instances: in eventsourcing 9.5.6, ``copy.deepcopy`` (how the aggregate
-    # cache hands out aggregates), ``==``, ``repr`` and snapshots of a Receipt
-    # then raise TypeError. With slots there is no such descriptor, and
-    # instances get their ``__dict__`` from Aggregate. Hidden from mypy, which
-    # does not see that base and would refuse the attributes set below.
+    # Departs from the library (9.5.6): the standard way is ``@aggregate`` on
+    # a plain class, nothing more. But the decorator builds a new Aggregate
+    # subclass from this class's namespace, and a plain class's namespace
+    # holds its own ``__dict__`` descriptor, which does not apply to the new
+    # class's instances: ``copy.deepcopy`` (how the aggregate cache hands out
+    # aggregates), ``==``, ``repr`` and snapshots of a Receipt then raise
+    # TypeError. Empty slots leave no such descriptor, and instances get
+    # their ``__dict__`` from Aggregate. What would remove the need: the
+    # decorator leaving ``__dict__`` and ``__weakref__`` out of the namespace
+    # it copies. Hidden from mypy, which does not see that base and would
+    # refuse the attributes set below.
     if not TYPE_CHECKING:
         __slots__ = ()
 

@@ -97,10 +97,12 @@ class LedgerProcess(BatchProcessApplication):
 
     def __init__(self, env: dict[str, str] | None = None) -> None:
         super().__init__(env)
-        # The library fast-forwards the cached ledger under a lock of its
-        # own but deep-copies it after releasing that lock: a page reading
-        # the ledger while the processor brings it up to date could copy a
-        # new version with old totals. Every read of it holds this lock.
+        # Departs from the library (9.5.6), as Accounts does with its lock
+        # stripes (accounts/commands.py, CommandRunner.holding): the library
+        # fast-forwards the cached ledger under a lock of its own but
+        # deep-copies it after releasing that lock, so a page reading the
+        # ledger while the processor brings it up to date could copy a new
+        # version with old totals. Every read of it holds this lock.
         self._ledger_lock = threading.Lock()
 
     @singledispatchmethod

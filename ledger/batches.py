@@ -14,6 +14,14 @@ events of the whole pull are recorded with the tracking record of its last
 notification. They commit together or not at all, so a crash in the middle
 loses the whole pull and the follower processes it again, never half of it.
 
+Departs from the library (9.5.6). The standard way is the library's own
+``ProcessApplication.pull_and_process``, one transaction per notification.
+Recording a pull at once has no public hook: ``process_batch`` below calls
+what the library's ``process_event`` calls, its private ``_record``,
+``_take_snapshots`` and ``_notify``, and so depends on them staying as they
+are. What would remove the need: a public way to process a sequence of
+notifications in one transaction (say, a pull size on ``pull_and_process``).
+
 Policies written for it find what earlier events of the same pull changed in
 the processing event itself, not in the database (it is not committed yet):
 an aggregate in ``processing_event.aggregates``, a logged event in

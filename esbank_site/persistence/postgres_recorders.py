@@ -8,6 +8,11 @@ it failed, and a read behind DDL (ACCESS EXCLUSIVE) had no timeout at all,
 because only the library's inserts set one (``SET LOCAL lock_timeout``).
 A web request held that long is a request the user has given up on.
 
+Departs from the library (9.5.6): the standard way is
+``PERSISTENCE_MODULE=eventsourcing.postgres`` as it comes. What would remove
+the need: the library not retrying ``lock_not_available``, and setting its
+lock timeout on every connection rather than on inserts only.
+
 So here:
 
 - the same recorders, re-wrapped with the library's retry policy minus lock

@@ -12,6 +12,12 @@ SQLite, so both databases hold the same tables::
     ledger_events    ledger_snapshots    ledger_tracking
     ...
 
+Departs from the library (9.5.6): the standard way is
+``PERSISTENCE_MODULE=eventsourcing.sqlite``, whose fixed table names would
+mix the applications up in one file. What would remove the need: the
+SQLite module naming its tables after the application, as the PostgreSQL
+module does.
+
 It is selected with ``PERSISTENCE_MODULE=esbank_site.persistence.sqlite_tables:Factory``
 (see ``esbank_site/bank.py``), the hook the library offers for this.
 """

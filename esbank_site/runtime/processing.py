@@ -1,13 +1,21 @@
 """Running followers safely: after commits, at start, on a timer.
 
-The library's runners each fall short here (see docs/ARCHITECTURE.md): the
+Departs from the library (9.5.6). The standard way is a runner: the system
+is given to ``SingleThreadedRunner`` or ``MultiThreadedRunner``, which
+starts every application and drives each follower. Each falls short behind
+a web server (docs/ARCHITECTURE.md, "Running the followers"): the
 single-threaded one raises a follower's error inside the request whose
-events already committed, and the multi-threaded one stops a follower at its
-first error without a word. The primitive that is always safe is the
-follower's own ``pull_and_process``: exactly once thanks to tracking records,
-as long as one thread at a time runs it for a given follower (the bank's
-followers record each pull in one transaction: ``ledger/batches.py``).
-``Processor`` wraps it with that lock, with error capture and backoff, and with the
+events already committed, and does not catch up at start on events recorded
+while the process was down; the multi-threaded one stops a follower at its
+first error without a word. What would remove the need: a runner that
+catches up at start, logs a failing follower and retries it with backoff,
+and reports each follower's position and last error.
+
+The primitive that is always safe is the follower's own
+``pull_and_process``: exactly once thanks to tracking records, as long as
+one thread at a time runs it for a given follower (the bank's followers
+record each pull in one transaction: ``ledger/batches.py``). ``Processor``
+wraps it with that lock, with error capture and backoff, and with the
 figures a health check needs. ``ProjectionProcessor`` does the same for a
 projection into a read model (``accounts.projections``), which is no
 follower application: it reads the leader's notifications itself and hands

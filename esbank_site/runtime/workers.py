@@ -32,8 +32,8 @@ library's own ``ProjectionRunner``, following the leader through the
 library's PostgreSQL subscription: simpler, and one transaction per event,
 which fell behind 8 clients' deposits here (docs/BENCHMARKS.md, figure 4).
 
-Exactly-once never rests on the lock alone. Each event is processed in one
-transaction with its tracking record, and the single-row tracking table
+Exactly-once never rests on the lock alone. Each pull of events is recorded
+in one transaction with its tracking record, and the single-row tracking table
 refuses a position that does not move forward, so two processes that both
 believe for a moment that they hold a follower still cannot record an event
 twice: the lock only spares them the wasted work and the conflicts.
