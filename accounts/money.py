@@ -32,20 +32,20 @@ def to_amount(value: Decimal | int | str) -> Decimal:
     Raises ``InvalidAmountError`` for floats, non-finite values, sub-penny
     precision and anything outside MIN_AMOUNT..MAX_AMOUNT.
     """
-    amount = _to_cents(value)
-    if not MIN_AMOUNT <= amount <= MAX_AMOUNT:
-        msg = f"Amounts must be between £{MIN_AMOUNT} and £{MAX_AMOUNT:,}."
-        raise InvalidAmountError(msg)
-    return amount
+    return _within(_to_cents(value), MIN_AMOUNT, MAX_AMOUNT, "Amounts")
 
 
 def to_overdraft_limit(value: Decimal | int | str) -> Decimal:
     """Return ``value`` as an overdraft limit (zero allowed)."""
-    limit = _to_cents(value)
-    if not ZERO <= limit <= MAX_OVERDRAFT_LIMIT:
-        msg = f"Overdraft limits must be between £0.00 and £{MAX_OVERDRAFT_LIMIT:,}."
+    return _within(_to_cents(value), ZERO, MAX_OVERDRAFT_LIMIT, "Overdraft limits")
+
+
+def _within(amount: Decimal, low: Decimal, high: Decimal, what: str) -> Decimal:
+    """``amount``, if it lies between ``low`` and ``high``; else refused."""
+    if not low <= amount <= high:
+        msg = f"{what} must be between £{low} and £{high:,}."
         raise InvalidAmountError(msg)
-    return limit
+    return amount
 
 
 def _to_cents(value: Decimal | int | str) -> Decimal:

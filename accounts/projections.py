@@ -30,21 +30,11 @@ from eventsourcing.dispatch import singledispatchmethod
 from eventsourcing.persistence import TrackingRecorder
 from eventsourcing.projection import Projection
 
+from accounts import domain as account_events
 from accounts.application import Accounts
-from accounts.domain import (
-    AccountClosed,
-    AccountIndexed,
-    AccountOpened,
-    Deposited,
-    OverdraftLimitSet,
-    ReceiptIssued,
-    TransferReceived,
-    TransferSent,
-    Withdrawn,
-    signed_amount,
-)
+from accounts.domain import signed_amount
 from accounts.money import CENT, ZERO
-from accounts.summaries import AccountSummary
+from accounts.summaries import AccountSummary, opened
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -308,19 +298,19 @@ class AccountsListProjection(Projection[AccountsListView]):
         """Every Accounts event is registered below; others only move the position."""
         self._position_only(domain_event, tracking)
 
-    @process_event.register(ReceiptIssued)
-    @process_event.register(AccountIndexed)
+    @process_event.register(account_events.ReceiptIssued)
+    @process_event.register(account_events.AccountIndexed)
     def _position_only(self, domain_event: Any, tracking: Tracking) -> None:
         """Events that change no row (receipts, index entries) move the position."""
         self._settle_held_back_leg(tracking)
         self.view.insert_tracking(tracking)
 
-    @process_event.register(TransferSent)
+    @process_event.register(account_events.TransferSent)
     def _sent_leg(self, domain_event: Any, tracking: Tracking) -> None:
         self._settle_held_back_leg(tracking)
         self._sent = (domain_event, tracking)
 
-    @process_event.register(TransferReceived)
+    @process_event.register(account_events.TransferReceived)
     def _received_leg(self, domain_event: Any, tracking: Tracking) -> None:
         sent = self._held_back_leg_before(tracking)
         if sent is None or sent[0].transaction_id != domain_event.transaction_id:
@@ -350,27 +340,13 @@ class AccountsListProjection(Projection[AccountsListView]):
             return None
         return sent
 
-    @process_event.register(AccountOpened)
+    @process_event.register(account_events.AccountOpened)
     def _opened(self, domain_event: Any, tracking: Tracking) -> None:
         self._settle_held_back_leg(tracking)
-        self.view.record_opened(
-            AccountSummary(
-                id=domain_event.originator_id,
-                owner=domain_event.owner,
-                name=domain_event.name,
-                currency=domain_event.currency,
-                balance=ZERO,
-                overdraft_limit=ZERO,
-                is_closed=False,
-                opened_at=domain_event.timestamp,
-                last_activity_at=domain_event.timestamp,
-                version=domain_event.originator_version,
-            ),
-            tracking,
-        )
+        self.view.record_opened(opened(domain_event), tracking)
 
-    @process_event.register(Deposited)
-    @process_event.register(Withdrawn)
+    @process_event.register(account_events.Deposited)
+    @process_event.register(account_events.Withdrawn)
     def _deposited_or_withdrawn(self, domain_event: Any, tracking: Tracking) -> None:
         self._settle_held_back_leg(tracking)
         self._moved(domain_event, tracking)
@@ -384,7 +360,7 @@ class AccountsListProjection(Projection[AccountsListView]):
             tracking,
         )
 
-    @process_event.register(OverdraftLimitSet)
+    @process_event.register(account_events.OverdraftLimitSet)
     def _limit_set(self, domain_event: Any, tracking: Tracking) -> None:
         self._settle_held_back_leg(tracking)
         self.view.record_overdraft_limit(
@@ -395,7 +371,7 @@ class AccountsListProjection(Projection[AccountsListView]):
             tracking,
         )
 
-    @process_event.register(AccountClosed)
+    @process_event.register(account_events.AccountClosed)
     def _closed(self, domain_event: Any, tracking: Tracking) -> None:
         self._settle_held_back_leg(tracking)
         self.view.record_closed(

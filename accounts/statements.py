@@ -22,16 +22,8 @@ from functools import singledispatch
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from accounts.domain import (
-    AccountClosed,
-    AccountOpened,
-    Deposited,
-    OverdraftLimitSet,
-    TransferReceived,
-    TransferSent,
-    Withdrawn,
-    signed_amount,
-)
+from accounts import domain as account_events
+from accounts.domain import signed_amount
 from accounts.money import ZERO
 
 if TYPE_CHECKING:
@@ -76,33 +68,33 @@ def statement_line(domain_event: Any, balance: Decimal) -> StatementLine | None:
     return None
 
 
-@statement_line.register(Deposited)
+@statement_line.register(account_events.Deposited)
 def _deposit(domain_event: Any, balance: Decimal) -> StatementLine:
     return _line(domain_event, "Deposit", balance, description=domain_event.description)
 
 
-@statement_line.register(Withdrawn)
+@statement_line.register(account_events.Withdrawn)
 def _withdrawal(domain_event: Any, balance: Decimal) -> StatementLine:
     return _line(domain_event, "Withdrawal", balance)
 
 
-@statement_line.register(TransferSent)
+@statement_line.register(account_events.TransferSent)
 def _transfer_out(domain_event: Any, balance: Decimal) -> StatementLine:
     return _line(
         domain_event, "Transfer out", balance, counterparty=domain_event.to_account_id
     )
 
 
-@statement_line.register(TransferReceived)
+@statement_line.register(account_events.TransferReceived)
 def _transfer_in(domain_event: Any, balance: Decimal) -> StatementLine:
     return _line(
         domain_event, "Transfer in", balance, counterparty=domain_event.from_account_id
     )
 
 
-@statement_line.register(AccountOpened)
-@statement_line.register(OverdraftLimitSet)
-@statement_line.register(AccountClosed)
+@statement_line.register(account_events.AccountOpened)
+@statement_line.register(account_events.OverdraftLimitSet)
+@statement_line.register(account_events.AccountClosed)
 def _no_movement(domain_event: Any, balance: Decimal) -> None:
     """Opening, a new overdraft limit and closing move no money."""
     return

@@ -14,6 +14,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from accounts.money import ZERO
+
 if TYPE_CHECKING:
     from accounts.domain import Account
 
@@ -47,6 +49,22 @@ class RecordedEvent:
     type: str
     timestamp: datetime
     data: dict[str, Any]
+
+
+def opened(domain_event: Any) -> AccountSummary:
+    """A new account, as its ``Opened`` event left it: empty and open."""
+    return AccountSummary(
+        id=domain_event.originator_id,
+        owner=domain_event.owner,
+        name=domain_event.name,
+        currency=domain_event.currency,
+        balance=ZERO,
+        overdraft_limit=ZERO,
+        is_closed=False,
+        version=domain_event.originator_version,
+        opened_at=domain_event.timestamp,
+        last_activity_at=domain_event.timestamp,
+    )
 
 
 def summarise(account: Account) -> AccountSummary:

@@ -80,13 +80,13 @@ class Action:
 
 
 DEPOSIT = Action(
-    "deposit", "Pay in", "Deposit", DepositForm, "accounts/_amount_form.html"
+    "deposit", "Pay in", "Deposit", DepositForm, "accounts/_money_form.html"
 )
 WITHDRAW = Action(
-    "withdraw", "Take out", "Withdraw", AmountForm, "accounts/_amount_form.html"
+    "withdraw", "Take out", "Withdraw", AmountForm, "accounts/_money_form.html"
 )
 TRANSFER = Action(
-    "transfer", "Send money", "Transfer", TransferForm, "accounts/_transfer_form.html"
+    "transfer", "Send money", "Transfer", TransferForm, "accounts/_money_form.html"
 )
 CLOSE_ACCOUNT = Action(
     "close_account",
@@ -421,6 +421,13 @@ def _answer(
     if not request.htmx:
         messages.success(request, notice)
         return redirect("accounts:account_detail", account_id=account.id)
+    return money_moved_fragment(request, account, action, notice)
+
+
+def money_moved_fragment(
+    request: HtmxHttpRequest, account: Any, action: Action, notice: str
+) -> HttpResponse:
+    """The form again, fresh, with ``notice``; every panel showing money refreshes."""
     context = {
         "account": account,
         "action": action,

@@ -9,7 +9,7 @@ whole or not at all.
 
 ``run`` compares the bank's own followers with the same classes processing
 one notification per transaction, the library's way (``process_event``),
-each under its own name (and tables), following the same Accounts log in
+each under its own name (and tables), following the same Accounts common.log in
 the same database, alternately.
 """
 
@@ -20,14 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from eventsourcing.application import LocalNotificationLog
 
-from bench.common import (
-    Spread,
-    bank_env,
-    log,
-    paired_ratios,
-    postgres_database,
-    sized,
-)
+from bench import common
 from bench.loading import deposit_each, open_accounts, owner_names
 from esbank_site.bank import Bank
 from ledger.application import LedgerProcess, TransactionLogProcess
@@ -45,7 +38,7 @@ class OneByOneLedger(LedgerProcess):
 
 
 class OneByOneTransactions(TransactionLogProcess):
-    """The transaction log, under another name, an event at a time."""
+    """The transaction common.log, under another name, an event at a time."""
 
     name = "OneByOneTransactions"
 
@@ -77,18 +70,18 @@ def process_one_by_one(follower: Follower[Any], leader: Any, limit: int) -> int:
 
 
 def run(repetitions: int = 3) -> dict[str, Any]:
-    """Per-event against batched processing, same log, alternating windows."""
-    window = sized(1_500, 300)
+    """Per-event against batched processing, same common.log, alternating windows."""
+    window = common.sized(1_500, 300)
     events = window * repetitions + window
-    with postgres_database("batching") as database:
-        env = bank_env(database, POSTGRES_POOL_SIZE="1")
+    with common.postgres_database("batching") as database:
+        env = common.bank_env(database, POSTGRES_POOL_SIZE="1")
         bank = Bank(env, process_inline=False)
         one_by_one: dict[str, Any] = {
             "Ledger": OneByOneLedger(env | {"CREATE_TABLE": "yes"}),
             "Transactions": OneByOneTransactions(env | {"CREATE_TABLE": "yes"}),
         }
         try:
-            log(f"batching: recording {events:,} events")
+            common.log(f"batching: recording {events:,} events")
             ids = open_accounts(bank.accounts, max(1, events // 5), owner_names(20))
             while (bank.accounts.recorder.max_notification_id() or 0) < events * 1.2:
                 deposit_each(bank.accounts, ids)
@@ -137,9 +130,9 @@ def run(repetitions: int = 3) -> dict[str, Any]:
         "same_outcome": agrees,
         "followers": {
             name: {
-                "one_by_one": Spread.of(rates["one by one"]).as_dict(),
-                "batched": Spread.of(rates["batched"]).as_dict(),
-                "batched_vs_one_by_one": paired_ratios(
+                "one_by_one": common.Spread.of(rates["one by one"]).as_dict(),
+                "batched": common.Spread.of(rates["batched"]).as_dict(),
+                "batched_vs_one_by_one": common.paired_ratios(
                     rates["batched"], rates["one by one"]
                 ).as_dict(),
             }

@@ -41,7 +41,6 @@ from bench.loading import open_accounts, owner_names
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-    from accounts.commands import Movement
 
 RAW_TABLE = "bench_raw_commit"
 PAYLOAD = b"x" * 300  # about the size of a stored deposit event
@@ -62,17 +61,9 @@ class ReceiptReadFirstRunner(CommandRunner):
     when the store refuses that save.
     """
 
-    def move_money(
-        self,
-        command: str,
-        move: Callable[[Movement], None],
-        idempotency_key: str | None,
-        *account_ids: UUID,
-    ) -> UUID:
-        first = self._first_outcome(idempotency_key, command)
-        if first is not None:
-            return first
-        return super().move_money(command, move, idempotency_key, *account_ids)
+    def move_money(self, command: str, move: Any, key: str | None, *ids: UUID) -> UUID:
+        first = self._first_outcome(key, command)
+        return first or super().move_money(command, move, key, *ids)
 
 
 class ReceiptReadFirst(Accounts):

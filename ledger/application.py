@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 from uuid import UUID
@@ -27,17 +26,7 @@ from eventsourcing.application import (
 from eventsourcing.dispatch import singledispatchmethod
 from eventsourcing.persistence import JSONTranscoder
 
-from accounts.domain import (
-    AccountClosed,
-    AccountIndexed,
-    AccountOpened,
-    Deposited,
-    OverdraftLimitSet,
-    ReceiptIssued,
-    TransferReceived,
-    TransferSent,
-    Withdrawn,
-)
+from accounts import domain as account_events
 from accounts.money import ZERO
 from ledger.batches import BatchProcessApplication
 from ledger.domain import (
@@ -46,6 +35,18 @@ from ledger.domain import (
     TransactionKind,
     TransactionKindAsName,
     TransactionLogged,
+)
+
+# The Accounts events that are no transaction of the bank's: the ledger and
+# the transaction log both leave them alone. A transfer is one transaction,
+# counted by its sending leg; the receiving leg is the same transaction.
+NOT_A_TRANSACTION = (
+    account_events.AccountOpened
+    | account_events.TransferReceived
+    | account_events.OverdraftLimitSet
+    | account_events.AccountClosed
+    | account_events.ReceiptIssued
+    | account_events.AccountIndexed
 )
 
 
@@ -58,31 +59,6 @@ class LedgerSummary:
     total_withdrawals: Decimal
     transaction_count: int
     version: int
-
-
-@dataclass(frozen=True)
-class TransactionEntry:
-    """One line of the bank-wide transaction log."""
-
-    number: int
-    transaction_id: UUID
-    kind: TransactionKind
-    account_id: UUID
-    counterparty_id: UUID | None
-    amount: Decimal
-    occurred_at: datetime
-
-    @property
-    def is_transfer(self) -> bool:
-        """Whether money moved between two accounts, not in or out of the bank."""
-        return self.kind is TransactionKind.TRANSFER
-
-    @property
-    def signed_amount(self) -> Decimal:
-        """How the entry changed the bank's balance: withdrawals negative."""
-        if self.kind is TransactionKind.WITHDRAWAL:
-            return -self.amount
-        return self.amount
 
 
 class LedgerProcess(BatchProcessApplication):
@@ -109,31 +85,26 @@ class LedgerProcess(BatchProcessApplication):
     def policy(self, domain_event: Any, processing_event: ProcessingEvent) -> None:
         """Every Accounts event is registered below, as followed or as ignored."""
 
-    @policy.register(AccountOpened)
-    @policy.register(TransferReceived)  # the sending leg counts the transfer
-    @policy.register(OverdraftLimitSet)
-    @policy.register(AccountClosed)
-    @policy.register(ReceiptIssued)
-    @policy.register(AccountIndexed)
+    @policy.register(NOT_A_TRANSACTION)
     def _moves_no_money(
         self, domain_event: Any, processing_event: ProcessingEvent
     ) -> None:
         """Events that move no money are not the ledger's business."""
 
-    @policy.register(Deposited)
+    @policy.register(account_events.Deposited)
     def _(self, domain_event: Any, processing_event: ProcessingEvent) -> None:
         ledger = self._ledger_for(processing_event)
         ledger.record_deposit(domain_event.amount, domain_event.transaction_id)
         processing_event.collect_events(ledger)
 
-    @policy.register(Withdrawn)
+    @policy.register(account_events.Withdrawn)
     def _(self, domain_event: Any, processing_event: ProcessingEvent) -> None:
         ledger = self._ledger_for(processing_event)
         ledger.record_withdrawal(domain_event.amount, domain_event.transaction_id)
         processing_event.collect_events(ledger)
 
     # Only the sending leg: a transfer is one transaction, not two.
-    @policy.register(TransferSent)
+    @policy.register(account_events.TransferSent)
     def _(self, domain_event: Any, processing_event: ProcessingEvent) -> None:
         ledger = self._ledger_for(processing_event)
         ledger.record_transfer(domain_event.amount, domain_event.transaction_id)
@@ -191,26 +162,21 @@ class TransactionLogProcess(BatchProcessApplication):
     def policy(self, domain_event: Any, processing_event: ProcessingEvent) -> None:
         """Every Accounts event is registered below, as logged or as ignored."""
 
-    @policy.register(AccountOpened)
-    @policy.register(TransferReceived)  # the sending leg logs the transfer
-    @policy.register(OverdraftLimitSet)
-    @policy.register(AccountClosed)
-    @policy.register(ReceiptIssued)
-    @policy.register(AccountIndexed)
+    @policy.register(NOT_A_TRANSACTION)
     def _not_a_transaction(
         self, domain_event: Any, processing_event: ProcessingEvent
     ) -> None:
         """Only deposits, withdrawals and transfers are logged."""
 
-    @policy.register(Deposited)
+    @policy.register(account_events.Deposited)
     def _(self, domain_event: Any, processing_event: ProcessingEvent) -> None:
         self._log(TransactionKind.DEPOSIT, domain_event, None, processing_event)
 
-    @policy.register(Withdrawn)
+    @policy.register(account_events.Withdrawn)
     def _(self, domain_event: Any, processing_event: ProcessingEvent) -> None:
         self._log(TransactionKind.WITHDRAWAL, domain_event, None, processing_event)
 
-    @policy.register(TransferSent)
+    @policy.register(account_events.TransferSent)
     def _(self, domain_event: Any, processing_event: ProcessingEvent) -> None:
         self._log(
             TransactionKind.TRANSFER,
@@ -221,21 +187,14 @@ class TransactionLogProcess(BatchProcessApplication):
 
     def get_transactions(
         self, *, before: int | None = None, limit: int = 20
-    ) -> list[TransactionEntry]:
-        """Newest first; ``before`` is the number of the entry to page back from."""
+    ) -> list[TransactionLogged]:
+        """Newest first; ``before`` is the number of the entry to page back from.
+
+        The log's own events, which are frozen dataclasses: a query may hand
+        them out as they are.
+        """
         lte = None if before is None else before - 1
-        return [
-            TransactionEntry(
-                number=e.originator_version,
-                transaction_id=e.transaction_id,
-                kind=e.kind,
-                account_id=e.account_id,
-                counterparty_id=e.counterparty_id,
-                amount=e.amount,
-                occurred_at=e.occurred_at,
-            )
-            for e in self.transaction_log.get(desc=True, lte=lte, limit=limit)
-        ]
+        return list(self.transaction_log.get(desc=True, lte=lte, limit=limit))
 
     def count_transactions(self) -> int:
         """How many movements the log holds."""

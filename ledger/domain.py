@@ -90,3 +90,20 @@ class TransactionLogged(DomainEvent):
     amount: Decimal
     occurred_at: datetime
     position: int  # the Accounts notification it was made from
+
+    @property
+    def number(self) -> int:
+        """Its place in the log: 1 for the first transaction."""
+        return self.originator_version
+
+    @property
+    def is_transfer(self) -> bool:
+        """Whether money moved between two accounts, not in or out of the bank."""
+        return self.kind is TransactionKind.TRANSFER
+
+    @property
+    def signed_amount(self) -> Decimal:
+        """How the entry changed the bank's balance: withdrawals negative."""
+        if self.kind is TransactionKind.WITHDRAWAL:
+            return -self.amount
+        return self.amount

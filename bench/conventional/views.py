@@ -18,12 +18,10 @@ from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
-from django_htmx.http import trigger_client_event
 
 from accounts.forms import AmountForm, BankForm, TransferForm
-from accounts.http import HTMX_EVENTS
 from accounts.templatetags.banking import format_money
-from accounts.views import DEPOSIT, TRANSFER, Action
+from accounts.views import DEPOSIT, TRANSFER, Action, money_moved_fragment
 from bench.conventional.models import Account, Movement
 
 if TYPE_CHECKING:
@@ -147,13 +145,4 @@ def _answer(
             status=HTTPStatus.UNPROCESSABLE_ENTITY,
         )
     notice = done.format(format_money(form.cleaned_data["amount"], account.currency))
-    context = {
-        "account": account,
-        "action": action,
-        "form": action.form_class(),
-        "notice": notice,
-    }
-    response = render(request, action.template, context)
-    for event in HTMX_EVENTS.money_moved:
-        trigger_client_event(response, event)
-    return response
+    return money_moved_fragment(request, account, action, notice)

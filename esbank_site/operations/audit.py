@@ -30,27 +30,18 @@ from uuid import UUID
 
 from eventsourcing.dispatch import singledispatchmethod
 
-from accounts.domain import (
-    AccountClosed,
-    AccountIndexed,
-    AccountOpened,
-    Deposited,
-    OverdraftLimitSet,
-    ReceiptIssued,
-    TransferReceived,
-    TransferSent,
-    Withdrawn,
-)
+from accounts import domain as account_events
 from accounts.money import ZERO
 from esbank_site.operations.projection_audit import ProjectionCheck, check_projections
+from esbank_site.operations.reading import PAGE_SIZE, read_log
 from ledger.domain import Ledger
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable
+
+    from eventsourcing.persistence import Notification
 
     from esbank_site.bank import Bank
-
-PAGE_SIZE = 500
 
 
 @dataclass
@@ -111,7 +102,15 @@ def audit(
     """
     report = AuditReport()
     books = Books(report)
-    for domain_event in _all_account_events(bank, report):
+
+    def unreadable(notification: Notification, error: Exception) -> None:
+        report.problems.append(
+            f"Event {notification.originator_version} of "
+            f"{notification.originator_id} (position {notification.id}) "
+            f"cannot be read: {error}"
+        )
+
+    for domain_event in read_log(bank.accounts, unreadable=unreadable):
         report.events_checked += 1
         books.fold(domain_event)
         if progress is not None and report.events_checked % PAGE_SIZE == 0:
@@ -138,24 +137,6 @@ def audit(
     return report
 
 
-def _all_account_events(bank: Bank, report: AuditReport) -> Iterator[Any]:
-    """Every event in the Accounts log; unreadable ones become problems."""
-    recorder = bank.accounts.recorder
-    mapper = bank.accounts.mapper
-    start = 1
-    while notifications := recorder.select_notifications(start, PAGE_SIZE):
-        for notification in notifications:
-            try:
-                yield mapper.to_domain_event(notification)
-            except Exception as error:  # noqa: BLE001 (damage is a finding)
-                report.problems.append(
-                    f"Event {notification.originator_version} of "
-                    f"{notification.originator_id} (position {notification.id}) "
-                    f"cannot be read: {error}"
-                )
-        start = notifications[-1].id + 1
-
-
 @dataclass
 class Books:
     """The audit's own fold of the Accounts log: every balance and movement.
@@ -178,22 +159,22 @@ class Books:
             f"{domain_event.originator_id})."
         )
 
-    @fold.register(ReceiptIssued)
-    @fold.register(AccountIndexed)
+    @fold.register(account_events.ReceiptIssued)
+    @fold.register(account_events.AccountIndexed)
     def _moves_nothing(self, domain_event: Any) -> None:
         """Receipts and index entries belong to no account's balance."""
 
-    @fold.register(AccountOpened)
+    @fold.register(account_events.AccountOpened)
     def _opened(self, domain_event: Any) -> None:
         self.accounts[domain_event.originator_id] = FoldedAccount()
 
-    @fold.register(OverdraftLimitSet)
+    @fold.register(account_events.OverdraftLimitSet)
     def _limit_set(self, domain_event: Any) -> None:
         account = self._account(domain_event)
         if account is not None:
             account.overdraft_limit = domain_event.limit
 
-    @fold.register(AccountClosed)
+    @fold.register(account_events.AccountClosed)
     def _closed(self, domain_event: Any) -> None:
         account = self._account(domain_event)
         if account is not None and account.balance != ZERO:
@@ -202,21 +183,21 @@ class Books:
                 f"£{account.balance}."
             )
 
-    @fold.register(Deposited)
+    @fold.register(account_events.Deposited)
     def _deposited(self, domain_event: Any) -> None:
         if self._moved(domain_event, domain_event.amount, "deposit"):
             self.report.deposits += domain_event.amount
 
-    @fold.register(Withdrawn)
+    @fold.register(account_events.Withdrawn)
     def _withdrawn(self, domain_event: Any) -> None:
         if self._moved(domain_event, -domain_event.amount, "withdrawal"):
             self.report.withdrawals += domain_event.amount
 
-    @fold.register(TransferSent)
+    @fold.register(account_events.TransferSent)
     def _transfer_sent(self, domain_event: Any) -> None:
         self._moved(domain_event, -domain_event.amount, "transfer")
 
-    @fold.register(TransferReceived)
+    @fold.register(account_events.TransferReceived)
     def _transfer_received(self, domain_event: Any) -> None:
         # The sending leg is the transfer's movement; this one only credits.
         self._moved(domain_event, domain_event.amount, None)

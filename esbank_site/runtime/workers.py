@@ -259,20 +259,25 @@ class FollowerWorker(threading.Thread):
         """Process the follower until told to stop or the connection drops."""
         # Listen first, then catch up: a commit in between still wakes us.
         conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
+        self._take_over("processing")
+        self._catch_up(conn)
+        while not self.stopping.is_set():
+            self._wait_for_news(conn)
+            self._catch_up(conn)
+
+    def _take_over(self, doing: str) -> None:
+        """Say so, with where the follower stands, now that this process holds it."""
         self.holding.set()
         status = self.processor.status()
         logger.info(
-            "%s: processing %s from position %d (lag %d)",
+            "%s: %s %s from position %d (lag %d)",
             self.processor.name,
+            doing,
             status.leader,
             status.position,
             status.lag,
         )
         self.progress.observe(status.position, status.leader_position)
-        self._catch_up(conn)
-        while not self.stopping.is_set():
-            self._wait_for_news(conn)
-            self._catch_up(conn)
 
     def _wait_for_news(self, conn: psycopg.Connection[Any]) -> None:
         """Return on the leader's next notification, or after the poll interval."""
@@ -329,16 +334,7 @@ class ProjectionWorker(FollowerWorker):
         self.env = {pool_size: "1"} | dict(env)
 
     def _lead(self, conn: psycopg.Connection[Any]) -> None:
-        self.holding.set()
-        status = self.processor.status()
-        logger.info(
-            "%s: projecting %s from position %d (lag %d)",
-            self.processor.name,
-            status.leader,
-            status.position,
-            status.lag,
-        )
-        self.progress.observe(status.position, status.leader_position)
+        self._take_over("projecting")
         failures = 0
         while not self.stopping.is_set():
             try:

@@ -20,6 +20,47 @@ from esbank_site.runtime.workers import (
     worker_env,
 )
 
+# The options that tune each worker: flag, WorkerOptions field, type, help.
+TUNING: list[tuple[str, str, type, str]] = [
+    (
+        "--poll-interval",
+        "poll_interval",
+        float,
+        "seconds between pulls when no notification arrives",
+    ),
+    (
+        "--standby-interval",
+        "standby_interval",
+        float,
+        "seconds between a standby's attempts to take a follower over",
+    ),
+    (
+        "--batch-size",
+        "batch_size",
+        int,
+        "events processed between two checks of the lock and of stop",
+    ),
+    (
+        "--gather",
+        "gather_seconds",
+        float,
+        "seconds to let more commits land after a notification, before pulling "
+        "them in one transaction (0: pull at once)",
+    ),
+    (
+        "--progress-interval",
+        "progress_interval",
+        float,
+        "seconds between progress lines of a follower catching up (0: none)",
+    ),
+    (
+        "--progress-threshold",
+        "progress_threshold",
+        int,
+        "events behind its leader from which a follower is catching up",
+    ),
+]
+
 
 class Command(BaseCommand):
     help = (
@@ -33,48 +74,19 @@ class Command(BaseCommand):
         parser.add_argument(
             "names", nargs="*", metavar="NAME", help="followers to run (default: all)"
         )
-        parser.add_argument(
-            "--poll-interval",
-            type=float,
-            default=DEFAULTS.poll_interval,
-            help="seconds between pulls when no notification arrives",
-        )
-        parser.add_argument(
-            "--standby-interval",
-            type=float,
-            default=DEFAULTS.standby_interval,
-            help="seconds between a standby's attempts to take a follower over",
-        )
-        parser.add_argument(
-            "--batch-size",
-            type=int,
-            default=DEFAULTS.batch_size,
-            help="events processed between two checks of the lock and of stop",
-        )
-        parser.add_argument(
-            "--gather",
-            type=float,
-            default=DEFAULTS.gather_seconds,
-            help="seconds to let more commits land after a notification, before "
-            "pulling them in one transaction (0: pull at once)",
-        )
+        for flag, field, kind, help_text in TUNING:
+            parser.add_argument(
+                flag,
+                dest=field,
+                type=kind,
+                default=getattr(DEFAULTS, field),
+                help=help_text,
+            )
         parser.add_argument(
             "--library-runner",
             action="store_true",
             help="run projections under the library's ProjectionRunner (one "
             "transaction per event) instead of in pulls",
-        )
-        parser.add_argument(
-            "--progress-interval",
-            type=float,
-            default=DEFAULTS.progress_interval,
-            help="seconds between progress lines of a follower catching up (0: none)",
-        )
-        parser.add_argument(
-            "--progress-threshold",
-            type=int,
-            default=DEFAULTS.progress_threshold,
-            help="events behind its leader from which a follower is catching up",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -82,14 +94,9 @@ class Command(BaseCommand):
         connection_settings = ConnectionSettings.from_django()
         worker_options = WorkerOptions(
             names=tuple(options["names"]),
-            poll_interval=options["poll_interval"],
-            standby_interval=options["standby_interval"],
-            batch_size=options["batch_size"],
-            gather_seconds=options["gather"],
             library_runner=options["library_runner"],
-            progress_interval=options["progress_interval"],
-            progress_threshold=options["progress_threshold"],
             connect_timeout=connection_settings.connect_timeout,
+            **{field: options[field] for _, field, _, _ in TUNING},
         )
 
         def build_bank() -> Bank:
