@@ -33,12 +33,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from eventsourcing.application import ProcessingEvent
+from eventsourcing.application import LocalNotificationLog, ProcessingEvent
 from eventsourcing.system import ProcessApplication
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from eventsourcing.application import NotificationLog
     from eventsourcing.system import ProcessingJob
 
 
@@ -50,6 +51,20 @@ class BatchProcessApplication(ProcessApplication):
     # writes to its own tables); 100 gave the ledger about 27 times the
     # events/s of a transaction per event (docs/BENCHMARKS.md, "Levers").
     pull_section_size = 100
+
+    def follow(self, name: str, log: NotificationLog) -> None:
+        """Follow ``log``, read in sections as long as this follower's pulls.
+
+        The leader's own log serves sections of 10 (over HTTP too), and the
+        library's reader refuses to pull more than a section at once; a log
+        on the same recorder with longer sections lets one pull hold
+        ``pull_section_size`` notifications.
+        """
+        if isinstance(log, LocalNotificationLog):
+            log = LocalNotificationLog(
+                log.recorder, section_size=self.pull_section_size
+            )
+        super().follow(name, log)
 
     def pull_and_process(
         self,

@@ -33,7 +33,6 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from eventsourcing.application import LocalNotificationLog
 from eventsourcing.persistence import Tracking
 
 if TYPE_CHECKING:
@@ -165,12 +164,7 @@ class Processor(BaseProcessor):
     ) -> None:
         super().__init__(leader)
         self.follower = follower
-        # The leader's own log serves sections of 10 (over HTTP too); the
-        # follower reads the same recorder in sections as long as its pulls.
-        log = LocalNotificationLog(
-            leader.recorder, section_size=follower.pull_section_size
-        )
-        self.follower.follow(leader.name, log)
+        self.follower.follow(leader.name, leader.notification_log)
 
     @property
     def name(self) -> str:
