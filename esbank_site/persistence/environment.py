@@ -51,9 +51,15 @@ class ConnectionSettings:
 
     @classmethod
     def from_django(cls) -> ConnectionSettings:
-        """The values ``esbank_site/settings.py`` read from the environment."""
+        """The values ``esbank_site/settings.py`` read from the environment.
+
+        Code that runs the bank without Django's settings (the benchmarks'
+        banks) gets the same defaults.
+        """
         from django.conf import settings  # noqa: PLC0415 (settings must be loaded)
 
+        if not settings.configured:
+            return cls()
         return cls(
             lock_timeout=settings.ESBANK_DB_LOCK_TIMEOUT,
             connect_timeout=settings.ESBANK_DB_CONNECT_TIMEOUT,
