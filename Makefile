@@ -40,15 +40,18 @@ serve: install
 	$(WEB_ENV) $(BIN)/gunicorn esbank_site.wsgi --workers $(WEB_CONCURRENCY) \
 	  --bind $(BIND) --access-logfile - --graceful-timeout 10
 
-## lint: style and types
+## lint: style, types, and imports that point one way (docs/ARCHITECTURE.md)
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	ESBANK_INSECURE_DEV_KEY=1 $(BIN)/mypy .
+	$(BIN)/lint-imports
 
 ## test: lint, then the whole pytest suite (PostgreSQL cases need 127.0.0.1:5432)
+##       on PYTEST_WORKERS processes (pytest-xdist; 0 runs it in this one)
+PYTEST_WORKERS ?= 2
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS)
 
 ## screenshots: retake the README's screenshots (docs/screenshots) in Chromium
 screenshots: install

@@ -135,6 +135,14 @@ def test_debug_serves_plain_http_with_the_development_key():
         ({"CIPHER_KEY": "c2hvcnQ="}, "CIPHER_KEY must be a base64 key"),
         ({"DJANGO_DEBUG": "maybe"}, "DJANGO_DEBUG must be true or false"),
         ({"DJANGO_HTTPS": "sometimes"}, "DJANGO_HTTPS must be true or false"),
+        (
+            {"ESBANK_DB_LOCK_TIMEOUT": "soon"},
+            "ESBANK_DB_LOCK_TIMEOUT must be a whole number, 0 or more, not 'soon'",
+        ),
+        (
+            {"POSTGRES_POOL_SIZE": "-2"},
+            "POSTGRES_POOL_SIZE must be a whole number, 0 or more, not '-2'",
+        ),
     ],
     ids=[
         "no-secret-key",
@@ -145,6 +153,8 @@ def test_debug_serves_plain_http_with_the_development_key():
         "cipher-key-wrong-size",
         "debug-not-a-flag",
         "https-not-a-flag",
+        "lock-timeout-not-a-number",
+        "pool-size-negative",
     ],
 )
 def test_settings_refuse_to_load(changes, complaint):
