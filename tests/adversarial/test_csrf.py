@@ -21,6 +21,8 @@ from django.middleware.csrf import CSRF_TOKEN_LENGTH, get_random_string
 from django.test import Client
 
 from esbank_site.operations.audit import audit
+from tests.support.html import elements
+from tests.support.http import HX
 
 if TYPE_CHECKING:
     from uuid import UUID
@@ -29,8 +31,6 @@ if TYPE_CHECKING:
 
     from esbank_site.bank import Bank
 
-HX = {"HX-Request": "true"}
-FORM_TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 HEADER_TOKEN = re.compile(r'"X-CSRFToken": "([^"]+)"')
 
 # Every POST a customer makes, and the staff's one, with a valid body.
@@ -115,10 +115,11 @@ def strict_client(user: User | None = None, **defaults: Any) -> Client:
 def page_tokens(client: Client, path: str = "/", **extra: Any) -> tuple[str, str]:
     """The form's and the htmx header's CSRF tokens on a page."""
     html = client.get(path, **extra).content.decode()
-    form, header = FORM_TOKEN.search(html), HEADER_TOKEN.search(html)
-    assert form is not None
+    forms = elements(html, name="csrfmiddlewaretoken", value=True)
+    header = HEADER_TOKEN.search(html)
+    assert forms
     assert header is not None
-    return form[1], header[1]
+    return forms[0]["value"], header[1]
 
 
 def fill(path: str, data: dict[str, str], ids: dict[str, UUID]):

@@ -33,23 +33,25 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
 from uuid import uuid4
 
-import psycopg
 import pytest
 from django.db import connection
 from django.test import Client
 
 from esbank_site.bank import close_bank, get_bank
 from esbank_site.operations.audit import audit
-from tests.adversarial.http_workload import (
+from tests.support.databases import POSTGRES_URL
+from tests.support.http_workload import (
     HttpClient,
     Recorder,
     create_site_users,
     gunicorn_site,
     report_line,
 )
-from tests.multiprocess.test_web import free_port
+from tests.support.processes import free_port
+from tests.support.rawdb import table_locked
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -192,22 +194,6 @@ def test_sqlite_locked_by_another_process(
     assert healthy.status_code == HTTPStatus.OK, healthy.json()
     assert bank.accounts.get_account(account).balance == 105
     assert report.ok, report.problems
-
-
-@contextlib.contextmanager
-def table_locked(database: dict[str, Any], mode: str) -> Iterator[None]:
-    """Another session holding a lock on the events table until released."""
-    with psycopg.connect(
-        host=database["HOST"],
-        port=database["PORT"],
-        user=database["USER"],
-        dbname=database["NAME"],
-    ) as locker:
-        locker.execute(f"LOCK TABLE accounts_events IN {mode} MODE")
-        try:
-            yield
-        finally:
-            locker.rollback()
 
 
 def trouble_requests(
@@ -357,10 +343,6 @@ class TcpProxy:
 
 @pytest.fixture
 def proxy() -> Iterator[TcpProxy]:
-    from urllib.parse import urlparse  # noqa: PLC0415
-
-    from tests.conftest import POSTGRES_URL  # noqa: PLC0415
-
     url = urlparse(POSTGRES_URL)
     proxy = TcpProxy((url.hostname or "127.0.0.1", url.port or 5432))
     proxy.start()

@@ -13,7 +13,6 @@ all if the bank refused it; the same token with a changed amount is refused.
 from __future__ import annotations
 
 import random
-import re
 import threading
 from collections import Counter
 from decimal import Decimal
@@ -24,7 +23,8 @@ from uuid import uuid4
 import pytest
 
 from esbank_site.operations.audit import audit
-from tests.adversarial.http_workload import (
+from tests.support.html import elements
+from tests.support.http_workload import (
     ACCEPTED,
     Command,
     History,
@@ -41,12 +41,11 @@ from tests.adversarial.http_workload import (
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from tests.adversarial.http_workload import Exchange
+    from tests.support.http_workload import Exchange
 
 SEED = 4
 ROUNDS = 6  # per kind of command, and per way of submitting
 SESSIONS = 4
-NOTICE = re.compile(r'<p class="notice notice-ok" role="status">([^<]*)</p>')
 
 
 def test_a_form_submitted_again_moves_money_once_on_sqlite(
@@ -170,8 +169,10 @@ def same_outcome(exchanges: list[Exchange]) -> tuple[list[str], list[str]]:
     outcomes = []
     for exchange in exchanges:
         if exchange.status == HTTPStatus.OK:
-            notice = NOTICE.search(exchange.body)
-            outcomes.append(f"done: {notice[1] if notice else '?'}")
+            shown = elements(
+                exchange.body, "p", class_="notice notice-ok", role="status"
+            )
+            outcomes.append(f"done: {shown[0].text if shown else '?'}")
         elif exchange.status == HTTPStatus.FOUND:
             outcomes.append(f"done: -> {exchange.headers.get('location')}")
         else:

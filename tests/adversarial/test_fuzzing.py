@@ -41,7 +41,7 @@ from accounts.domain import (
     Withdrawn,
 )
 from esbank_site.operations.audit import audit
-from tests.adversarial.http_workload import report_line, serve_views_from
+from tests.support.http_workload import report_line, unthrottled
 
 if TYPE_CHECKING:
     from esbank_site.bank import Bank
@@ -257,13 +257,12 @@ def is_accepted(post: dict[str, Any], response: Any) -> bool:
 
 @pytest.fixture
 def fuzzer(
-    bank: Bank,
+    site_bank: Bank,
     transactional_db: None,
-    monkeypatch: pytest.MonkeyPatch,
     settings: Any,
     django_user_model: Any,
 ) -> Fuzzer:
-    serve_views_from(bank, monkeypatch, settings)
+    unthrottled(settings)
     users = {
         "owner": django_user_model.objects.create_user("owner", password="pw-owner-1"),
         "other": django_user_model.objects.create_user("other", password="pw-other-1"),
@@ -271,7 +270,7 @@ def fuzzer(
             "staff", password="pw-staff-1", is_staff=True
         ),
     }
-    return Fuzzer(bank, users)
+    return Fuzzer(site_bank, users)
 
 
 def test_fuzzed_posts_never_fail_and_record_only_accepted_commands(

@@ -26,7 +26,7 @@ import pytest
 from django.test import Client
 
 from esbank_site.operations.audit import audit
-from tests.adversarial.http_workload import (
+from tests.support.http_workload import (
     COMMAND_STATUSES,
     Customer,
     Exchange,

@@ -26,7 +26,7 @@ from django.test import Client
 
 from esbank_site.operations.audit import audit
 from esbank_site.runtime import processing
-from tests.adversarial.http_workload import (
+from tests.support.http_workload import (
     ACCEPTED,
     Command,
     Exchange,
@@ -34,7 +34,7 @@ from tests.adversarial.http_workload import (
     assert_no_unexplained_movements,
     check_commands,
     report_line,
-    serve_views_from,
+    unthrottled,
 )
 
 if TYPE_CHECKING:
@@ -85,21 +85,21 @@ class Crashes:
 
 @pytest.fixture
 def site_on(
-    bank: Bank,
+    site_bank: Bank,
     transactional_db: None,
     monkeypatch: pytest.MonkeyPatch,
     settings: Any,
 ) -> Bank:
-    """The site's views, on this test's bank (users stay in Django's database).
+    """The site's views, on this test's bank, and a quick retry of failures.
 
     Transactional: a test inside one open SQLite transaction would hold the
     write lock that /health/ probes for.
     """
-    serve_views_from(bank, monkeypatch, settings)
+    unthrottled(settings)
     # A failed processor is retried after the next commit, not seconds
     # later: the failures then land all over the log, not only at its start.
     monkeypatch.setattr(processing, "MAX_BACKOFF_SECONDS", 0.0)
-    return bank
+    return site_bank
 
 
 def test_failing_processors_never_fail_a_committed_request(

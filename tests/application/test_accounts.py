@@ -23,7 +23,7 @@ from accounts.errors import (
 from accounts.statements import whole_statement
 from esbank_site.bank import Bank
 from esbank_site.persistence.environment import eventsourcing_env
-from tests.application.spies import count_events_read, lose_the_first_reply
+from tests.support.spies import count_events_read, lose_the_first_reply
 
 
 def head(bank):

@@ -22,7 +22,7 @@ from accounts.errors import InsufficientFundsError
 from esbank_site.bank import Bank
 from esbank_site.operations.audit import audit
 from ledger.domain import Ledger
-from tests.conftest import fresh_bank
+from tests.support.databases import fresh_bank
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

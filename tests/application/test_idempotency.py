@@ -17,7 +17,7 @@ from accounts.errors import (
 )
 from accounts.statements import whole_statement
 from esbank_site.persistence.environment import eventsourcing_env
-from tests.application.spies import lose_the_first_reply
+from tests.support.spies import lose_the_first_reply
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from accounts.errors import AccountNotFoundError, InsufficientFundsError
 from accounts.statements import whole_statement
 from esbank_site.bank import Bank
 from esbank_site.persistence.environment import eventsourcing_env
-from tests.application.spies import count_events_read
+from tests.support.spies import count_events_read
 
 
 def stored_state(app, position):

@@ -25,8 +25,8 @@ from esbank_site.persistence.postgres_recorders import (
     retry_unless_lock_timeout,
     uses_postgres,
 )
-from tests.adversarial.test_database_trouble import table_locked
-from tests.conftest import fresh_bank
+from tests.support.databases import fresh_bank
+from tests.support.rawdb import table_locked
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tests.support.browser import PASSWORD
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
@@ -38,7 +40,6 @@ CHROMIUM_ARGS = [
 # directory, so the tests leave the checkout as they found it.
 README_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 SAVE_SCREENSHOTS = os.environ.get("ESBANK_SCREENSHOTS") == "1"
-PASSWORD = "correct-horse-battery"
 
 
 def unavailable(reason: str) -> None:
@@ -106,24 +107,6 @@ def staff_member(django_bank: Bank, django_user_model: type[User]) -> User:
     return django_user_model.objects.create_user(
         "staff", password=PASSWORD, is_staff=True
     )
-
-
-def log_in(page: Page, base_url: str, username: str) -> None:
-    """Log in through the login form, as a person would."""
-    page.goto(f"{base_url}/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{base_url}/")
-
-
-def mark_page(page: Page) -> None:
-    """Leave a mark in the page's window; a reload would wipe it."""
-    page.evaluate("window.__notReloaded = true")
-
-
-def was_not_reloaded(page: Page) -> bool:
-    return bool(page.evaluate("window.__notReloaded === true"))
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ from django.core.cache import caches
 from playwright.sync_api import expect
 
 from esbank_site.web import security
-from tests.browser.conftest import log_in
+from tests.support.browser import log_in
 
 pytestmark = pytest.mark.browser
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import log_in, mark_page, was_not_reloaded
+from tests.support.browser import log_in, mark_page, was_not_reloaded
 
 pytestmark = pytest.mark.browser
 

@@ -11,16 +11,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from accounts.domain import Deposited
-from tests.projections.rawdb import event_id, run_sql
+from tests.support.rawdb import event_id, run_sql
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def site_bank(bank, db, monkeypatch):
-    """The commands' bank is the test's: SQLite or PostgreSQL in turn."""
-    monkeypatch.setattr("esbank_site.bank.get_bank", lambda: bank)
-    return bank
 
 
 def run_audit(*args):

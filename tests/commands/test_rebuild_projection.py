@@ -12,14 +12,7 @@ from django.core.management import CommandError, call_command
 from accounts.projections import AccountsQuery
 from esbank_site.operations.audit import audit
 from esbank_site.operations.rebuild import rebuild_projection
-from tests.projections.rawdb import is_sqlite, run_sql, stored_id
-
-
-@pytest.fixture
-def site_bank(bank, db, monkeypatch):
-    """The commands' bank is the test's: SQLite or PostgreSQL in turn."""
-    monkeypatch.setattr("esbank_site.bank.get_bank", lambda: bank)
-    return bank
+from tests.support.rawdb import is_sqlite, run_sql, stored_id
 
 
 @pytest.fixture

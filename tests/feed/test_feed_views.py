@@ -6,18 +6,12 @@ import json
 
 import pytest
 from django.contrib.auth.signals import user_logged_in
-from django.test import Client
 from eventsourcing.interface import NotificationLogJSONService
 
-from tests.feed.conftest import CUSTOMER_PASSWORD, STAFF_PASSWORD, basic
+from tests.support.feed import CUSTOMER_PASSWORD, STAFF_PASSWORD, basic
+from tests.support.http import signed_in
 
 FEED = "/staff/notifications/"
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def test_index_redirects_to_the_first_section(staff):

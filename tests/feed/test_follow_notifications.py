@@ -19,7 +19,7 @@ from esbank_site.feed.follower import notification_to_json
 from esbank_site.management.commands.follow_notifications import (
     Command as FollowNotifications,
 )
-from tests.feed.conftest import CUSTOMER_PASSWORD, STAFF_PASSWORD, record_history
+from tests.support.feed import CUSTOMER_PASSWORD, STAFF_PASSWORD, record_history
 
 pytestmark = pytest.mark.urls("tests.feed.urls")
 

@@ -20,7 +20,7 @@ from esbank_site.feed.client import (
     HTTPNotificationLogInterface,
     RemoteNotificationLog,
 )
-from tests.feed.conftest import record_history
+from tests.support.feed import record_history
 
 
 def leave_a_gap(bank) -> None:

@@ -14,7 +14,6 @@ import re
 import signal
 import threading
 import time
-from collections import Counter
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from uuid import uuid4
@@ -25,7 +24,6 @@ from django.db import connections
 from eventsourcing.cipher import AESCipher
 
 from esbank_site.bank import Bank
-from esbank_site.operations.audit import audit
 from esbank_site.persistence.environment import eventsourcing_env
 from esbank_site.runtime.advisory_locks import processor_holders
 from esbank_site.runtime.progress import CatchUpProgress
@@ -35,34 +33,18 @@ from esbank_site.runtime.workers import (
     WorkerOptions,
     select_processors,
 )
-from ledger.domain import Ledger
-from tests.conftest import postgres_admin_connection
-from tests.multiprocess.conftest import (
+from tests.support.databases import postgres_admin_connection
+from tests.support.processes import caught_up, held_by, migrate, wait_for
+from tests.support.traffic import (
     MoneyMover,
-    caught_up,
-    held_by,
-    migrate,
+    assert_exactly_once,
     open_funded_accounts,
-    wait_for,
 )
 
 if TYPE_CHECKING:
-    from tests.multiprocess.conftest import Spawned, Spawner
+    from tests.support.processes import Spawned, Spawner
 
 pytestmark = pytest.mark.multiprocess
-
-
-def assert_exactly_once(bank: Bank) -> str:
-    """Audit the bank, and check the ledger counted each transaction once."""
-    report = audit(bank)
-    assert report.problems == []
-    ledger_events = bank.ledger().events.get(Ledger.create_id())
-    counted = Counter(
-        e.transaction_id for e in ledger_events if hasattr(e, "transaction_id")
-    )
-    assert [t for t, n in counted.items() if n > 1] == []
-    assert len(counted) == report.movements
-    return report.summary()
 
 
 def stand_by_started(process: Spawned) -> bool:

@@ -10,13 +10,9 @@ fold of the Accounts events, each movement exactly once.
 from __future__ import annotations
 
 import http.client
-import json
 import random
 import secrets
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -29,47 +25,25 @@ from uuid import UUID, uuid4
 import pytest
 
 from esbank_site.runtime.advisory_locks import processor_holders
-from tests.multiprocess.conftest import (
-    REPO,
+from tests.support.processes import (
+    PASSWORD,
     caught_up,
+    create_users,
+    free_port,
+    health,
     held_by,
-    process_env,
     wait_for,
 )
-from tests.multiprocess.test_run_processors import assert_exactly_once
+from tests.support.traffic import assert_exactly_once
 
 if TYPE_CHECKING:
     from esbank_site.bank import Bank
-    from tests.multiprocess.conftest import Spawner
+    from tests.support.processes import Spawner
 
 pytestmark = pytest.mark.multiprocess
 
 CLIENTS = 6
 TRAFFIC_SECONDS = 20
-PASSWORD = "multi-process-2026"  # a throwaway user in a throwaway database
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def create_users(database: dict[str, Any], usernames: list[str]) -> None:
-    script = (
-        "from django.contrib.auth.models import User\n"
-        f"for name in {usernames!r}:\n"
-        f"    User.objects.create_user(name, password={PASSWORD!r})\n"
-    )
-    subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", script],
-        cwd=REPO,
-        env=process_env(database),
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
 
 
 class WebClient:
@@ -259,20 +233,3 @@ def test_two_web_processes_and_a_processor_move_money_exactly_once(
     assert ledger.balance == sum(
         (observer.accounts.get_account(a).balance for a in everyone), Decimal(0)
     )
-
-
-def health(port: int) -> dict[str, Any] | None:
-    """/health/ of one web process, or None if it does not answer yet."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        connection.request("GET", "/health/")
-        response = connection.getresponse()
-        body = response.read()
-    except OSError:
-        return None
-    finally:
-        connection.close()
-    if response.status != HTTPStatus.OK:
-        return None
-    result: dict[str, Any] = json.loads(body)
-    return result

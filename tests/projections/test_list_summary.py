@@ -7,13 +7,12 @@ from decimal import Decimal
 from io import StringIO
 from types import SimpleNamespace
 
-import pytest
 from django.core.management import call_command
 
 from accounts.projections import AccountsQuery, AccountsSummary
 from esbank_site.operations.audit import audit
 from esbank_site.runtime.processing import ProjectionProcessor
-from tests.projections.rawdb import is_sqlite, run_sql
+from tests.support.rawdb import is_sqlite, run_sql
 
 # The migration that gives an existing list its summary.
 summary_migration = importlib.import_module(
@@ -118,13 +117,6 @@ def test_a_page_without_a_search_reads_the_summary_not_the_rows(bank, database):
         f"{bank.accounts.recorder.max_notification_id()}) counts 7 accounts "
         "holding £99.99; the events say 2 holding £12.00."
     )
-
-
-@pytest.fixture
-def site_bank(bank, db, monkeypatch):
-    """The commands' bank is the test's: SQLite or PostgreSQL in turn."""
-    monkeypatch.setattr("esbank_site.bank.get_bank", lambda: bank)
-    return bank
 
 
 def test_a_rebuild_adds_the_summary_up_again(site_bank, database):

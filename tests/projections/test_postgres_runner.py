@@ -13,7 +13,7 @@ from accounts.application import Accounts
 from accounts.projections import AccountsListProjection, AccountsQuery
 from esbank_site.runtime.advisory_locks import processor_holders
 from esbank_site.runtime.workers import ProjectionWorker, WorkerOptions
-from tests.conftest import fresh_bank
+from tests.support.databases import fresh_bank
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from esbank_site.operations.audit import audit
-from tests.projections.rawdb import is_sqlite, run_sql, stored_id
+from tests.support.rawdb import is_sqlite, run_sql, stored_id
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from accounts.projections import AccountsQuery, AccountsSummary, ReadModelError
 from esbank_site.bank import Bank
 from esbank_site.operations.audit import audit
 from esbank_site.persistence.environment import eventsourcing_env
-from tests.projections.rawdb import run_sql, stored_id
+from tests.support.rawdb import run_sql, stored_id
 
 SECRET_OWNER = "Zebediah Quincefield"
 

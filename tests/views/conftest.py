@@ -6,23 +6,16 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import pytest
-from django.test import Client
+
+from tests.support.http import signed_in
 
 if TYPE_CHECKING:
     from uuid import UUID
 
     from django.contrib.auth.models import User
+    from django.test import Client
 
     from esbank_site.bank import Bank
-
-HX = {"HX-Request": "true"}
-
-
-def signed_in(user: User, **kwargs: object) -> Client:
-    """A test client with ``user`` logged in."""
-    client = Client(**kwargs)  # type: ignore[arg-type]
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

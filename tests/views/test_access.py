@@ -7,7 +7,7 @@ from uuid import uuid4
 
 import pytest
 
-from tests.views.conftest import HX
+from tests.support.http import HX
 
 ANONYMOUS, OWNER, OTHER, STAFF = ROLES = ("anonymous", "owner", "other", "staff")
 LOGIN = "/accounts/login/"

@@ -14,7 +14,8 @@ from eventsourcing.persistence import OperationalError
 from accounts.errors import ConflictError
 from accounts.statements import whole_statement
 from esbank_site import bank
-from tests.views.conftest import HX
+from tests.support.html import Element, element, elements
+from tests.support.http import HX
 
 MONEY_EVENTS = {"balancesChanged", "ledgerChanged", "transactionsChanged"}
 
@@ -28,7 +29,7 @@ def balance_of(django_bank, account_id):
 
 
 def hidden_token(html):
-    return re.search(r'name="token" value="([^"]+)"', html).group(1)
+    return elements(html, name="token", value=True)[0]["value"]
 
 
 def triggered(response):
@@ -48,7 +49,9 @@ def test_dashboard_lists_only_the_customers_own_accounts(
     assert str(alice_account) in html
     assert str(alice_savings) in html
     assert str(bob_account) not in html
-    assert 'id="customer-total" class="money stat-value" data-amount="100.00"' in html
+    assert elements(
+        html, id="customer-total", class_="money stat-value", data_amount="100.00"
+    )
 
 
 def test_accounts_panel_is_a_fragment_that_refreshes_itself(
@@ -112,7 +115,7 @@ def test_deposit_without_htmx_redirects_with_a_message(
     assert response.redirect_chain == [(f"/accounts/{alice_account}/", 302)]
     html = response.content.decode()
     assert "£25.50 paid in." in html
-    assert 'id="balance" class="money" data-amount="125.50"' in html
+    assert elements(html, id="balance", class_="money", data_amount="125.50")
     assert balance_of(django_bank, alice_account) == Decimal("125.50")
 
 
@@ -166,7 +169,14 @@ def test_transfer_between_own_accounts_is_named_on_the_statement(
         {"amount": "10.00", "to_account": str(alice_savings)},
     )
     html = alice_client.get(f"/accounts/{alice_account}/").content.decode()
-    assert re.search(r"Transfer out\s*<span class=\"muted\">to\s*Savings", html)
+    [transfer] = [
+        cell
+        for cell in element(html, id="statement").elements("td")
+        if cell.words.startswith("Transfer out")
+    ]
+    assert transfer.words.startswith("Transfer out to Savings")
+    [counterparty, *_] = transfer.elements("span", class_="muted")
+    assert counterparty.words.startswith("to Savings")
 
 
 @pytest.mark.parametrize("amount", ["0.01", "1000000.00", "7", " 12.3 "])
@@ -222,11 +232,8 @@ def test_invalid_amounts_are_422_next_to_the_field_and_record_nothing(  # noqa: 
     )
     html = response.content.decode()
     assert response.status_code == 422
-    field_error = re.search(
-        rf'id="id_{action}_amount_error" role="alert">([^<]*)<', html
-    )
-    assert field_error, html
-    assert message in field_error.group(1)
+    field_error = element(html, id=f"id_{action}_amount_error", role="alert")
+    assert message in field_error.text
     assert ("<html" in html) is not bool(headers)
     assert "HX-Trigger" not in response.headers
     assert events_of(django_bank, alice_account) == ["Opened", "Deposited"]
@@ -242,7 +249,8 @@ def test_withdrawing_more_than_the_balance_is_refused_with_the_reason(
     )
     html = response.content.decode()
     assert response.status_code == 422
-    assert 'id="id_withdraw_amount_error" role="alert">Not enough money' in html
+    field_error = element(html, id="id_withdraw_amount_error", role="alert")
+    assert field_error.text.startswith("Not enough money")
     assert events_of(django_bank, alice_account) == ["Opened", "Deposited"]
 
 
@@ -269,7 +277,8 @@ def test_transfer_to_a_bad_account_is_422_next_to_the_account_field(  # noqa: PL
     )
     html = response.content.decode()
     assert response.status_code == 422
-    assert f'id="id_transfer_to_account_error" role="alert">{message}<' in html
+    field_error = element(html, id="id_transfer_to_account_error", role="alert")
+    assert field_error.text == message
     assert events_of(django_bank, alice_account) == ["Opened", "Deposited"]
 
 
@@ -305,9 +314,8 @@ def test_the_same_token_twice_moves_money_once(
     alice_client, django_bank, alice_account
 ):
     page = alice_client.get(f"/accounts/{alice_account}/").content.decode()
-    token = re.search(
-        r'id="form-deposit".*?name="token" value="([^"]+)"', page, re.DOTALL
-    ).group(1)
+    form = element(page, id="form-deposit")
+    token = form.elements(name="token", value=True)[0]["value"]
     for _ in range(2):
         response = alice_client.post(
             f"/accounts/{alice_account}/deposit/", {"amount": "10.00", "token": token}
@@ -319,7 +327,7 @@ def test_the_same_token_twice_moves_money_once(
 
 def test_every_rendered_form_has_its_own_token(alice_client, alice_account):
     page = alice_client.get(f"/accounts/{alice_account}/").content.decode()
-    tokens = re.findall(r'name="token" value="([^"]+)"', page)
+    tokens = [field["value"] for field in elements(page, name="token", value=True)]
     assert len(tokens) == 3  # deposit, withdraw, transfer
     assert len(set(tokens)) == 3
 
@@ -401,10 +409,10 @@ def test_account_page_shows_balance_statement_chart_and_forms(
     django_bank.accounts.withdraw(alice_account, "12.34")
     django_bank.accounts.transfer(bob_account, alice_account, "1.50")
     html = alice_client.get(f"/accounts/{alice_account}/").content.decode()
-    assert 'id="balance" class="money" data-amount="89.16"' in html
-    assert 'data-amount="-12.34">\N{MINUS SIGN}£12.34<' in html
-    assert 'data-amount="1.50">+£1.50<' in html
-    assert '<svg class="chart-svg"' in html
+    assert elements(html, id="balance", class_="money", data_amount="89.16")
+    assert "\N{MINUS SIGN}£12.34" in texts(elements(html, data_amount="-12.34"))
+    assert "+£1.50" in texts(elements(html, data_amount="1.50"))
+    assert elements(html, "svg", class_="chart-svg")
     for action in ["deposit", "withdraw", "transfer", "close"]:
         assert f'action="/accounts/{alice_account}/{action}/"' in html
         assert f'hx-post="/accounts/{alice_account}/{action}/"' in html
@@ -412,9 +420,10 @@ def test_account_page_shows_balance_statement_chart_and_forms(
 
 def test_every_money_figure_carries_its_exact_amount(alice_client, alice_account):
     html = alice_client.get(f"/accounts/{alice_account}/").content.decode()
-    figures = re.findall(r'<span[^>]*class="money[^"]*"[^>]*>', html)
+    figures = [span for span in elements(html, "span") if "money" in span.classes]
     assert figures
-    assert all(re.search(r'data-amount="-?\d+\.\d\d"', tag) for tag in figures)
+    exact = re.compile(r"-?\d+\.\d\d")
+    assert all(span.matches(data_amount=exact) for span in figures)
 
 
 def test_summary_fragment_refreshes_the_balance(
@@ -428,26 +437,36 @@ def test_summary_fragment_refreshes_the_balance(
         f"/accounts/{alice_account}/summary/", headers=HX
     ).content.decode()
     assert "<html" not in fragment
-    assert 'id="balance" class="money" data-amount="101.00"' in fragment
+    assert elements(fragment, id="balance", class_="money", data_amount="101.00")
+
+
+def texts(found: list[Element]) -> list[str]:
+    """The text of each element found."""
+    return [element.text for element in found]
+
+
+def statement_lines(html: str) -> list[Element]:
+    """The statement's lines a page shows, newest first."""
+    return element(html, id="statement").elements("tr", data_version=True)
 
 
 def statement_versions(html):
     """The versions of the statement lines a page shows, newest first."""
-    statement = html[html.index('id="statement"') :]
-    return [int(v) for v in re.findall(r'<tr data-version="(\d+)">', statement)]
+    return [int(line["data-version"]) for line in statement_lines(html)]
 
 
 def statement_balances(html):
     """The running balance of each statement line shown, newest first."""
-    statement = html[html.index('id="statement"') :]
-    rows = re.findall(r'<tr data-version="\d+">.*?</tr>', statement, re.DOTALL)
-    return [Decimal(re.findall(r'data-amount="(-?[\d.]+)"', row)[-1]) for row in rows]
+    return [
+        Decimal(line.elements(data_amount=True)[-1]["data-amount"])
+        for line in statement_lines(html)
+    ]
 
 
 def link(html, element_id):
     """The href of the link with ``element_id``, or None if there is none."""
-    found = re.search(rf'id="{element_id}"[^>]*href="([^"]+)"', html, re.DOTALL)
-    return found.group(1).replace("&amp;", "&") if found else None
+    found = elements(html, id=element_id, href=True)
+    return found[0]["href"] if found else None
 
 
 @pytest.fixture
@@ -467,7 +486,7 @@ def test_account_page_shows_the_newest_statement_lines_and_links_to_older(
     assert statement_balances(html)[0] == Decimal(100 + 44 * 45 // 2)
     assert link(html, "statement-older") == f"{url}?before=27"
     assert link(html, "statement-newer") is None
-    assert f'hx-get="{url}?before=27" hx-push-url="true"' in html
+    assert elements(html, hx_get=f"{url}?before=27", hx_push_url="true")
 
 
 def test_older_statement_pages_keep_their_running_balances(
@@ -560,14 +579,15 @@ def test_base_page_configures_htmx_and_loads_nothing_from_elsewhere(
     alice_client, alice_account
 ):
     html = alice_client.get(f"/accounts/{alice_account}/").content.decode()
-    config = re.search(r'<meta name="htmx-config" content=\'([^\']+)\'>', html)
-    assert '{"code": "422", "swap": true, "error": false}' in config.group(1)
-    assert '{"code": "409", "swap": true, "error": false}' in config.group(1)
+    config = element(html, "meta", name="htmx-config")["content"]
+    assert '{"code": "422", "swap": true, "error": false}' in config
+    assert '{"code": "409", "swap": true, "error": false}' in config
     sources = re.findall(r'(?:src|href)="([^"]+\.(?:js|css|svg))"', html)
     assert "/static/js/htmx-2.0.11.min.js" in sources
     assert all(source.startswith("/static/") for source in sources)
     assert "<script>" not in html  # no inline scripts, only files
-    assert re.search(r'<body hx-headers=\'\{"X-CSRFToken": "[A-Za-z0-9]{64}"\}\'', html)
+    csrf_header = re.compile(r'\{"X-CSRFToken": "[A-Za-z0-9]{64}"\}')
+    assert element(html, "body").matches(hx_headers=csrf_header)
 
 
 def test_htmx_is_served_from_static(alice_client):
@@ -625,7 +645,7 @@ def test_htmx_posts_pass_with_the_token_from_hx_headers(
 
 def test_plain_posts_pass_with_the_form_token(csrf_client, django_bank, alice_account):
     page = csrf_client.get(f"/accounts/{alice_account}/").content.decode()
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    token = elements(page, name="csrfmiddlewaretoken", value=True)[0]["value"]
     response = csrf_client.post(
         f"/accounts/{alice_account}/deposit/",
         {"amount": "1.00", "csrfmiddlewaretoken": token},

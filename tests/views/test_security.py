@@ -7,7 +7,7 @@ from django.core.cache import caches
 from django.test import Client, override_settings
 
 from esbank_site.web import security
-from tests.views.conftest import HX
+from tests.support.http import HX
 
 LOGIN = "/accounts/login/"
 

@@ -15,7 +15,8 @@ from eventsourcing.persistence import OperationalError
 from esbank_site import bank
 from esbank_site.persistence.schema import check_tables_are_migrated
 from esbank_site.web import views
-from tests.views.conftest import HX
+from tests.support.html import Element, parse
+from tests.support.http import HX
 
 
 def test_login_page_logs_a_customer_in_to_the_dashboard(client, alice):
@@ -161,7 +162,9 @@ def test_trouble_page_for_htmx_is_a_notice_not_a_page(
     monkeypatch.setattr(bank.get_bank().accounts, "get_recent_statement", unreachable)
     response = alice_client.get(f"/accounts/{alice_account}/summary/", headers=HX)
     assert response.status_code == 503
-    assert response.content.decode().startswith('<div class="notice notice-error"')
+    [first, *_] = parse(response.content.decode()).children
+    assert isinstance(first, Element)
+    assert first.matches("div", class_="notice notice-error")
 
 
 @pytest.mark.django_db(transaction=True)

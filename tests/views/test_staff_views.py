@@ -9,9 +9,11 @@ from decimal import Decimal
 
 import pytest
 from django.utils import timezone
+from pytest_django.asserts import assertInHTML
 
 from esbank_site import bank
-from tests.views.conftest import HX
+from tests.support.html import element, elements
+from tests.support.http import HX
 
 
 def test_staff_dashboard_shows_every_account_the_ledger_and_the_log(
@@ -21,8 +23,10 @@ def test_staff_dashboard_shows_every_account_the_ledger_and_the_log(
     html = staff_client.get("/").content.decode()
     assert str(alice_account) in html
     assert str(bob_account) in html
-    assert 'id="ledger-total" class="money stat-value" data-amount="150.00"' in html
-    assert 'id="ledger-transactions" data-count="3"' in html
+    assert elements(
+        html, id="ledger-total", class_="money stat-value", data_amount="150.00"
+    )
+    assert elements(html, id="ledger-transactions", data_count="3")
     log = re.findall(r'data-number="(\d+)"', html)
     assert log == ["3", "2", "1"]  # newest first
     assert "Up to date" in html
@@ -43,7 +47,9 @@ def test_ledger_panel_fragment_follows_the_money(
     html = response.content.decode()
     assert response.status_code == 200
     assert "<html" not in html
-    assert 'id="ledger-total" class="money stat-value" data-amount="99.50"' in html
+    assert elements(
+        html, id="ledger-total", class_="money stat-value", data_amount="99.50"
+    )
 
 
 def test_ledger_panel_says_when_processing_lags(
@@ -92,7 +98,7 @@ def test_transaction_log_pages_back_from_the_newest(
     assert re.findall(r'data-number="(\d+)"', older) == [
         str(n) for n in range(6, 0, -1)
     ]
-    assert "hx-get" not in older.split('id="transactions-panel"')[1].split(">")[0]
+    assert "hx-get" not in element(older, id="transactions-panel").attrs
     fragment = staff_client.get("/staff/transactions/", headers=HX).content.decode()
     assert "<html" not in fragment
     assert staff_client.get("/staff/transactions/?before=x").status_code == 200
@@ -108,17 +114,18 @@ def test_timeline_lists_every_event_with_type_version_time_and_data(
     response = staff_client.get(f"/staff/accounts/{alice_account}/events/")
     html = response.content.decode()
     assert response.status_code == 200
-    assert re.findall(r'data-version="(\d+)" data-type="(\w+)"', html) == [
+    events = elements(html, data_version=True, data_type=True)
+    assert [(e["data-version"], e["data-type"]) for e in events] == [
         ("3", "TransferSent"),
         ("2", "Deposited"),
         ("1", "Opened"),
     ]
     assert "Transfer sent" in html
-    assert f"<code>{bob_account}</code>" in html  # the event's data
-    assert '<span class="money" data-amount="30.00">£30.00</span>' in html
+    assertInHTML(f"<code>{bob_account}</code>", html)  # the event's data
+    assertInHTML('<span class="money" data-amount="30.00">£30.00</span>', html)
     assert "<time" in html
-    assert 'id="state-version">3<' in html
-    assert 'id="state-balance" class="money" data-amount="70.00"' in html
+    assert element(html, id="state-version").text == "3"
+    assert elements(html, id="state-balance", class_="money", data_amount="70.00")
 
 
 def test_timeline_shows_the_state_as_of_a_chosen_version(
@@ -128,10 +135,10 @@ def test_timeline_shows_the_state_as_of_a_chosen_version(
     html = staff_client.get(
         f"/staff/accounts/{alice_account}/events/?version=2"
     ).content.decode()
-    assert 'id="state-version">2<' in html
-    assert 'id="state-balance" class="money" data-amount="100.00"' in html
-    assert re.search(r'class="event is-selected"\s+data-version="2"', html)
-    assert re.search(r'class="event is-later"\s+data-version="3"', html)
+    assert element(html, id="state-version").text == "2"
+    assert elements(html, id="state-balance", class_="money", data_amount="100.00")
+    assert elements(html, class_="event is-selected", data_version="2")
+    assert elements(html, class_="event is-later", data_version="3")
     assert f'href="/staff/accounts/{alice_account}/events/?version=1"' in html
 
 
@@ -139,7 +146,7 @@ def test_timeline_polls_and_keeps_the_chosen_version(staff_client, alice_account
     url = f"/staff/accounts/{alice_account}/events/"
     latest = staff_client.get(url, headers=HX).content.decode()
     chosen = staff_client.get(f"{url}?version=1", headers=HX).content.decode()
-    assert latest.startswith('\n<div id="timeline"') or 'id="timeline"' in latest
+    assert elements(latest, id="timeline")
     assert "<html" not in latest
     assert f'hx-get="{url}"' in latest
     assert f'hx-get="{url}?version=1"' in chosen
@@ -156,7 +163,8 @@ def test_timeline_refuses_a_malformed_version_with_422(
     assert response.status_code == 422
     html = response.content.decode()
     assert 'class="form-errors"' in html
-    assert 'id="state-version">2<' in html  # the latest state, still shown
+    # The latest state, still shown.
+    assert element(html, id="state-version").text == "2"
 
 
 def test_timeline_of_a_version_not_yet_reached_is_404(staff_client, alice_account):
@@ -177,12 +185,13 @@ def test_timeline_marks_the_versions_with_snapshots(
         django_bank.accounts.deposit(alice_account, "1.00")
     assert django_bank.accounts.get_snapshot_versions(alice_account) == [50]
     html = staff_client.get(f"/staff/accounts/{alice_account}/events/").content.decode()
-    assert re.findall(r'data-version="(\d+)"[^>]*data-snapshot="true"', html) == ["50"]
+    snapshots = elements(html, data_version=True, data_snapshot="true")
+    assert [event["data-version"] for event in snapshots] == ["50"]
     assert "1 snapshot" in html
     state = staff_client.get(
         f"/staff/accounts/{alice_account}/events/?version=50"
     ).content.decode()
-    assert 'id="state-balance" class="money" data-amount="148.00"' in state
+    assert elements(state, id="state-balance", class_="money", data_amount="148.00")
     assert django_bank.accounts.get_account(alice_account).balance == Decimal("149.00")
 
 
@@ -204,7 +213,8 @@ def test_staff_sort_accounts_by_balance(
     staff_client, alice_account, alice_savings, bob_account
 ):
     html = staff_client.get("/?sort=balance").content.decode()
-    order = re.findall(r'<tr class="[^"]*" data-account-id="([^"]+)"', html)
+    rows = elements(html, "tr", data_account_id=True)
+    order = [row["data-account-id"] for row in rows]
     assert order == [str(alice_account), str(bob_account), str(alice_savings)]
     assert 'href="?q=&amp;sort=-balance' not in html  # empty search left out
     assert 'href="?sort=-balance&amp;page=1"' in html  # a second click flips it
@@ -214,10 +224,10 @@ def test_account_lists_show_the_total_from_the_same_read(
     staff_client, alice_client, alice_account, alice_savings, bob_account
 ):
     staff = staff_client.get("/").content.decode()
-    assert 'id="accounts-total" class="money" data-amount="150.00"' in staff
+    assert elements(staff, id="accounts-total", class_="money", data_amount="150.00")
     customer = alice_client.get("/").content.decode()
-    assert (
-        'id="customer-total" class="money stat-value" data-amount="100.00"' in customer
+    assert elements(
+        customer, id="customer-total", class_="money stat-value", data_amount="100.00"
     )
 
 
@@ -238,7 +248,9 @@ def test_timeline_shows_the_account_as_it_was_at_a_moment(
     response = staff_client.get(url, {"at": local(funded_at)})
     assert response.status_code == 200
     assert response.context["version"] == 2
-    assert 'id="state-balance" class="money" data-amount="100.00"' in response.text
+    assert elements(
+        response.text, id="state-balance", class_="money", data_amount="100.00"
+    )
 
     response = staff_client.get(url, {"at": local(funded_at - timedelta(days=1))})
     assert response.status_code == 422
@@ -256,7 +268,9 @@ def test_staff_take_a_snapshot_and_the_timeline_marks_it(
     assert response.status_code == 302
     assert django_bank.accounts.get_snapshot_versions(alice_account) == [2]
     page = staff_client.get(response["Location"])
-    assert 'data-version="2" data-type="Deposited" data-snapshot="true"' in page.text
+    assert elements(
+        page.text, data_version="2", data_type="Deposited", data_snapshot="true"
+    )
     assert "Snapshot stored at version 2." in page.text
 
 

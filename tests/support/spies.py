@@ -1,4 +1,4 @@
-"""Spies on an application's store, shared by the application tests."""
+"""Spies on an application's store: events read, replies lost after a commit."""
 
 from __future__ import annotations
 

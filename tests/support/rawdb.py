@@ -1,12 +1,19 @@
-"""Raw SQL on a test database, as someone with access to it could run it."""
+"""Raw SQL and locks on a test database, as someone with access to it could.
+
+Each works from outside the bank, on a connection of its own.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from contextlib import closing
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 
 def is_sqlite(database: dict[str, Any]) -> bool:
@@ -37,3 +44,22 @@ def stored_id(database: dict[str, Any], account_id: Any) -> Any:
 def event_id(database: dict[str, Any], account_id: Any) -> Any:
     """An aggregate id as the events table stores it."""
     return account_id.hex if is_sqlite(database) else account_id
+
+
+@contextlib.contextmanager
+def table_locked(database: dict[str, Any], mode: str) -> Iterator[None]:
+    """Another session holding a lock on the events table until released.
+
+    PostgreSQL only; ``mode`` is a ``LOCK TABLE`` mode, such as EXCLUSIVE.
+    """
+    with psycopg.connect(
+        host=database["HOST"],
+        port=database["PORT"],
+        user=database["USER"],
+        dbname=database["NAME"],
+    ) as locker:
+        locker.execute(f"LOCK TABLE accounts_events IN {mode} MODE")
+        try:
+            yield
+        finally:
+            locker.rollback()

@@ -1,11 +1,12 @@
 """Real HTTP clients against a real server, and the checks made afterwards.
 
-Shared by the suites that drive the site over HTTP (concurrency, consistent
-reads, double submit). A ``Site`` is a server on 127.0.0.1 and a bank in the
-test process on the same database: pytest-django's threaded live server on
-SQLite (``live_site``), or gunicorn web processes and a ``run_processors``
-worker on a PostgreSQL database of their own (``gunicorn_site``). Clients log
-in through the login form, take the CSRF token from a page, and record every
+Shared by the suites in tests/adversarial that drive the site over HTTP
+(concurrency, consistent reads, double submit, database trouble). A
+``Site`` is a server on 127.0.0.1 and a bank in the test process on the
+same database: pytest-django's threaded live server on SQLite
+(``live_site``), or gunicorn web processes and a ``run_processors`` worker
+on a PostgreSQL database of their own (``gunicorn_site``). Clients log in
+through the login form, take the CSRF token from a page, and record every
 request and response. Afterwards ``History`` reads the whole Accounts
 notification log and says what each page should have shown at the position
 it claims, and what each command should have left behind.
@@ -20,8 +21,6 @@ import itertools
 import os
 import random
 import re
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter, defaultdict
@@ -34,8 +33,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlparse
 from uuid import UUID, uuid4
 
-from psycopg import sql
-
 from accounts.domain import (
     AccountOpened,
     Deposited,
@@ -46,16 +43,17 @@ from accounts.domain import (
 )
 from esbank_site.bank import Bank
 from esbank_site.persistence.environment import eventsourcing_env
-from tests.conftest import postgres_admin_connection, postgres_settings
-from tests.multiprocess.conftest import (
-    REPO,
+from tests.support.databases import throwaway_database
+from tests.support.processes import (
+    PASSWORD,
     Spawner,
     caught_up,
+    create_users,
+    free_port,
+    health,
     migrate,
-    process_env,
     wait_for,
 )
-from tests.multiprocess.test_web import PASSWORD, free_port, health
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -111,9 +109,7 @@ def live_site(live_server: Any, django_bank: Bank, settings: Any) -> Iterator[Si
     The site's own bank processes the followers right after each commit,
     in the request's thread.
     """
-    settings.ESBANK_MONEY_POSTS_PER_MINUTE = int(MONEY_POSTS_PER_MINUTE)
-    # Logging in is not under test: the quickest hasher will do.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    unthrottled(settings)
     yield Site(
         "sqlite",
         live_server.url,
@@ -122,15 +118,12 @@ def live_site(live_server: Any, django_bank: Bank, settings: Any) -> Iterator[Si
     )
 
 
-def serve_views_from(bank: Bank, monkeypatch: Any, settings: Any) -> None:
-    """Point the site's views at ``bank`` (users stay in Django's database).
+def unthrottled(settings: Any) -> None:
+    """Let the site in this process take ``MONEY_POSTS_PER_MINUTE`` per user.
 
-    For the Django test client on either database: the views reach the
-    bank only through ``esbank_site.bank.get_bank``.
+    For the live server, and for the Django test client with the views on
+    a test's bank (the ``site_bank`` fixture).
     """
-    from esbank_site import bank as site_bank  # noqa: PLC0415
-
-    monkeypatch.setattr(site_bank, "get_bank", lambda: bank)
     settings.ESBANK_MONEY_POSTS_PER_MINUTE = int(MONEY_POSTS_PER_MINUTE)
 
 
@@ -144,20 +137,7 @@ def create_site_users(
         for name in usernames:
             User.objects.create_user(name, password=PASSWORD, is_staff=name in staff)
         return
-    script = (
-        "from django.contrib.auth.models import User\n"
-        f"for name in {usernames!r}:\n"
-        f"    User.objects.create_user(name, password={PASSWORD!r}, "
-        f"is_staff=name in {staff!r})\n"
-    )
-    subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", script],
-        cwd=REPO,
-        env=process_env(site.database),
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
+    create_users(site.database, usernames, staff)
 
 
 @contextlib.contextmanager
@@ -178,51 +158,41 @@ def gunicorn_site(
     anything failed.
     """
     name = f"esbank_test_http_{os.getpid()}_{next(_numbers)}"
-    drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-        sql.Identifier(name)
-    )
-    with postgres_admin_connection() as admin:
-        admin.execute(drop)
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    database = postgres_settings(name)
-    spawner = Spawner(database, tmp_path)
-    bank: Bank | None = None
-    failed = True
-    try:
-        migrate(database)
-        env = eventsourcing_env(database) | {"POSTGRES_POOL_SIZE": "2"}
-        bank = Bank(env, process_inline=False)
-        port = free_port()
-        web_spawner = spawner
-        if web_database_port is not None:
-            proxied = database | {"PORT": str(web_database_port)}
-            web_spawner = Spawner(proxied, tmp_path, spawner.spawned)
-        web_spawner.gunicorn(
-            port,
-            workers,
-            **{"ESBANK_MONEY_POSTS_PER_MINUTE": MONEY_POSTS_PER_MINUTE} | web_env,
-        )
-        spawner.processor()
-        wait_for(lambda: health(port) is not None, 60, f"serving on {port}")
-        observer = bank
-        yield Site(
-            "postgres",
-            f"http://127.0.0.1:{port}",
-            bank,
-            lambda: wait_for(lambda: caught_up(observer), 60, "caught up"),
-            database,
-        )
-        failed = False
-    finally:
-        spawner.kill_all()
-        if failed:
-            for process in spawner.spawned:
-                tail = process.output()[-4000:]
-                print(f"\n--- {process.name} {process.pid} ---\n{tail}")
-        if bank is not None:
-            bank.close()
-        with postgres_admin_connection() as admin:
-            admin.execute(drop)
+    with throwaway_database(name) as database:
+        spawner = Spawner(database, tmp_path)
+        bank: Bank | None = None
+        failed = True
+        try:
+            migrate(database)
+            env = eventsourcing_env(database) | {"POSTGRES_POOL_SIZE": "2"}
+            bank = Bank(env, process_inline=False)
+            port = free_port()
+            web_spawner = spawner
+            if web_database_port is not None:
+                proxied = database | {"PORT": str(web_database_port)}
+                web_spawner = Spawner(proxied, tmp_path, spawner.spawned)
+            web_spawner.gunicorn(
+                port,
+                workers,
+                **{"ESBANK_MONEY_POSTS_PER_MINUTE": MONEY_POSTS_PER_MINUTE} | web_env,
+            )
+            spawner.processor()
+            wait_for(lambda: health(port) is not None, 60, f"serving on {port}")
+            observer = bank
+            yield Site(
+                "postgres",
+                f"http://127.0.0.1:{port}",
+                bank,
+                lambda: wait_for(lambda: caught_up(observer), 60, "caught up"),
+                database,
+            )
+            failed = False
+        finally:
+            spawner.kill_all()
+            if failed:
+                spawner.print_output()
+            if bank is not None:
+                bank.close()
 
 
 # The clients.
