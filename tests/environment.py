@@ -17,3 +17,8 @@ os.environ.setdefault("DJANGO_HTTPS", "0")
 # tests/adversarial) must not be throttled; tests of the throttle set their
 # own limit.
 os.environ.setdefault("ESBANK_MONEY_POSTS_PER_MINUTE", "100000")
+# One PostgreSQL connection per application's pool, not the library's five:
+# a test's bank opens a pool for each application and projection, two runs
+# of the suite may share the server's 100 connections, and the pools still
+# overflow to more when a test's threads need them.
+os.environ.setdefault("POSTGRES_POOL_SIZE", "1")

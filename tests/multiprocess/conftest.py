@@ -19,7 +19,7 @@ import pytest
 from esbank_site.bank import Bank
 from esbank_site.persistence.environment import eventsourcing_env
 from tests.support.databases import throwaway_database
-from tests.support.processes import Spawner, migrate
+from tests.support.processes import Spawner, machine_wide_turn, migrate
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -30,9 +30,13 @@ _database_numbers = itertools.count()
 
 @pytest.fixture
 def empty_database() -> Iterator[dict[str, Any]]:
-    """A fresh, empty PostgreSQL database, dropped afterwards."""
+    """A fresh, empty PostgreSQL database, dropped afterwards.
+
+    Every test here starts processes or threads that run the bank on it;
+    they take turns with such tests elsewhere on the machine.
+    """
     name = f"esbank_test_mp_{os.getpid()}_{next(_database_numbers)}"
-    with throwaway_database(name) as database:
+    with machine_wide_turn(), throwaway_database(name) as database:
         yield database
 
 
@@ -46,9 +50,9 @@ def own_database(empty_database: dict[str, Any]) -> dict[str, Any]:
 @pytest.fixture
 def observer(own_database: dict[str, Any]) -> Iterator[Bank]:
     """A bank in the test process that records commands and reads; no follower."""
-    # Two connections per application, not five: the processes under test
-    # need their share of the server's 100.
-    env = eventsourcing_env(own_database) | {"POSTGRES_POOL_SIZE": "2"}
+    # One connection per application (tests/environment.py), not five: the
+    # processes under test need their share of the server's 100.
+    env = eventsourcing_env(own_database)
     bank = Bank(env, process_inline=False)
     try:
         yield bank

@@ -51,6 +51,7 @@ from tests.support.processes import (
     create_users,
     free_port,
     health,
+    machine_wide_turn,
     migrate,
     wait_for,
 )
@@ -158,13 +159,13 @@ def gunicorn_site(
     anything failed.
     """
     name = f"esbank_test_http_{os.getpid()}_{next(_numbers)}"
-    with throwaway_database(name) as database:
+    with machine_wide_turn(), throwaway_database(name) as database:
         spawner = Spawner(database, tmp_path)
         bank: Bank | None = None
         failed = True
         try:
             migrate(database)
-            env = eventsourcing_env(database) | {"POSTGRES_POOL_SIZE": "2"}
+            env = eventsourcing_env(database)
             bank = Bank(env, process_inline=False)
             port = free_port()
             web_spawner = spawner

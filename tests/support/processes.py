@@ -10,6 +10,7 @@ condition.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import http.client
 import json
 import os
@@ -17,6 +18,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -27,12 +29,32 @@ from urllib.parse import quote
 from esbank_site.runtime.advisory_locks import processor_holders
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     from esbank_site.bank import Bank
 
 REPO = Path(__file__).resolve().parents[2]
 PASSWORD = "multi-process-2026"  # of throwaway users in throwaway databases
+
+# Held while a test runs the bank's processes on PostgreSQL.
+TURN_FILE = Path(tempfile.gettempdir()) / "esbank-tests-processes.lock"
+
+
+@contextlib.contextmanager
+def machine_wide_turn() -> Iterator[None]:
+    """Wait until no other test on this machine runs the bank's processes.
+
+    A site of gunicorn workers and ``run_processors`` holds 30 to 60 of the
+    server's 100 connections, and its timing checks want the cores. Tests
+    that start one take turns, across pytest-xdist's workers and across
+    runs of the suite at the same time; everything else runs beside them.
+    """
+    with TURN_FILE.open("a") as turn:
+        fcntl.flock(turn, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(turn, fcntl.LOCK_UN)
 
 
 def database_url(database: dict[str, Any]) -> str:
