@@ -39,6 +39,7 @@ from accounts.errors import (
     SameAccountTransferError,
 )
 from accounts.money import CURRENCY, ZERO, to_amount, to_overdraft_limit
+from accounts.visible_text import unreadable
 
 # Ids of things found by name (logs, receipts) are uuid5s in the bank's
 # own namespace, so every process derives the same id without a lookup.
@@ -277,8 +278,15 @@ def owner_log_id(owner: str) -> UUID:
 
 
 def clean_description(value: str) -> str:
-    """Return a deposit's description stripped, refusing overlong ones."""
+    """Return a deposit's description stripped, refusing overlong or unreadable ones.
+
+    Empty is allowed; blank-looking or direction-reversing text is not
+    (``accounts/visible_text.py``).
+    """
     cleaned = value.strip() if isinstance(value, str) else ""
+    problem = unreadable(cleaned, "The description")
+    if problem:
+        raise InvalidDescriptionError(problem)
     if len(cleaned) > MAX_DESCRIPTION_LENGTH:
         msg = f"The description can be at most {MAX_DESCRIPTION_LENGTH} characters."
         raise InvalidDescriptionError(msg)
@@ -286,11 +294,17 @@ def clean_description(value: str) -> str:
 
 
 def clean_name(value: str, what: str) -> str:
-    """Return ``value`` stripped, refusing empty or overlong names."""
+    """Return ``value`` stripped, refusing empty, unreadable or overlong names.
+
+    Unreadable: blank-looking or direction-reversing (``accounts/visible_text.py``).
+    """
     cleaned = value.strip() if isinstance(value, str) else ""
     if not cleaned:
         msg = f"The {what} cannot be empty."
         raise InvalidAccountNameError(msg)
+    problem = unreadable(cleaned, f"The {what}")
+    if problem:
+        raise InvalidAccountNameError(problem)
     if len(cleaned) > MAX_NAME_LENGTH:
         msg = f"The {what} can be at most {MAX_NAME_LENGTH} characters."
         raise InvalidAccountNameError(msg)

@@ -59,6 +59,10 @@ SORTS = {
 DEFAULT_SORT = "owner"
 DEFAULT_PER_PAGE = 25
 MAX_PER_PAGE = 100
+# The highest page number a query may ask for: beyond any list the bank
+# will hold (a hundred million accounts), and small enough that its offset
+# fits the 64-bit integers both databases count rows in.
+MAX_PAGE = 1_000_000
 MAX_SEARCH_LENGTH = 100
 
 
@@ -108,8 +112,11 @@ class AccountsQuery:
         if self.sort not in SORTS:
             msg = f"Cannot sort accounts by {self.sort!r}; use one of {list(SORTS)}."
             raise ValueError(msg)
-        if self.page < 1 or not 1 <= self.per_page <= MAX_PER_PAGE:
-            msg = f"Pages start at 1 and hold 1 to {MAX_PER_PAGE} accounts."
+        if not 1 <= self.page <= MAX_PAGE or not 1 <= self.per_page <= MAX_PER_PAGE:
+            msg = (
+                f"Pages are numbered 1 to {MAX_PAGE:,} and hold 1 to "
+                f"{MAX_PER_PAGE} accounts."
+            )
             raise ValueError(msg)
 
     @classmethod
@@ -126,7 +133,9 @@ class AccountsQuery:
 
         ``sort`` is a key of ``SORTS``, or ``-key`` for the other direction
         than that key's default (e.g. ``balance`` is largest first,
-        ``-balance`` smallest first).
+        ``-balance`` smallest first). A ``page`` that is not a number is the
+        first page, and one beyond ``MAX_PAGE`` is ``MAX_PAGE`` (the view then
+        shows the last page there is).
         """
         key = (sort or "").strip()
         flipped = key.startswith("-")
@@ -134,7 +143,7 @@ class AccountsQuery:
         if key not in SORTS:
             key, flipped = DEFAULT_SORT, False
         try:
-            number = max(1, int(page or 1))
+            number = min(max(1, int(page or 1)), MAX_PAGE)
         except ValueError:
             number = 1
         return cls(

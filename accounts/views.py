@@ -9,7 +9,7 @@ after a POST.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
@@ -325,6 +325,12 @@ def all_accounts_context(request: HtmxHttpRequest) -> dict[str, Any]:
         ACCOUNTS_PER_PAGE,
     )
     page = services.accounts_list().get_accounts_page(query)
+    if query.page > page.page_count:
+        # A page beyond the last is a stale link (accounts closed, a search
+        # narrowed) or a hand-edited one: the last page answers it, as
+        # Django's Paginator.get_page does, since neither is worth an error.
+        query = replace(query, page=page.page_count)
+        page = services.accounts_list().get_accounts_page(query)
     return {
         "accounts_page": page,
         "all_accounts": page.rows,

@@ -101,7 +101,9 @@ def basic_credentials(request: HttpRequest) -> tuple[str, str] | None:
     except (binascii.Error, UnicodeDecodeError):
         return None
     username, colon, password = decoded.partition(":")
-    if not colon:
+    # NUL is refused before any view (web/input_guard.py); were it not, it
+    # must still never reach authenticate(): PostgreSQL cannot compare it.
+    if not colon or "\x00" in decoded:
         return None
     return username, password
 

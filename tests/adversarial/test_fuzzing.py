@@ -19,31 +19,42 @@ to the amount posted. Oversized bodies and too many fields get a 400.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections import Counter
 from decimal import Decimal
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 from uuid import uuid4
 
 import pytest
 from django.test import Client
+from django.urls import NoReverseMatch, reverse
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from accounts.domain import (
+    ALL_ACCOUNTS_LOG_ID,
     AccountClosed,
     AccountOpened,
     Deposited,
+    Receipt,
     TransferReceived,
     TransferSent,
     Withdrawn,
+    owner_log_id,
 )
+from accounts.forms import NO_SUCH_ACCOUNT
 from esbank_site.operations.audit import audit
+from ledger.domain import TRANSACTION_LOG_ID, Ledger
+from tests.adversarial.test_access_matrix import blank, url_names
 from tests.support.http_workload import report_line, unthrottled
 
 if TYPE_CHECKING:
+    from uuid import UUID
+
     from esbank_site.bank import Bank
 
 EXAMPLES = 200
@@ -328,3 +339,108 @@ def test_oversized_bodies_are_refused_with_400(fuzzer: Fuzzer, body: bytes) -> N
         expected = HTTPStatus.BAD_REQUEST if who == "owner" else HTTPStatus.FOUND
         assert response.status_code == expected
     assert fuzzer.bank.accounts.recorder.max_notification_id() == before
+
+
+# The bank's ids that are not accounts, each derivable from the source: the
+# lists of account ids, a receipt, the ledger and the transaction log. Every
+# URL that takes an account id, as the owner and as staff (staff URLs and
+# the money URLs refuse customers and staff before any lookup otherwise).
+ID_URLS = {
+    "accounts:account_detail": ("GET", ("owner", "staff")),
+    "accounts:account_summary_hx": ("GET", ("owner", "staff")),
+    "accounts:deposit": ("POST", ("owner", "staff")),
+    "accounts:withdraw": ("POST", ("owner", "staff")),
+    "accounts:transfer": ("POST", ("owner", "staff")),
+    "accounts:close_account": ("POST", ("owner", "staff")),
+    "accounts:account_events": ("GET", ("staff",)),
+    "accounts:take_snapshot": ("POST", ("staff",)),
+}
+
+
+def other_aggregate_ids(fuzzer: Fuzzer) -> dict[str, UUID]:
+    """The ids of everything in the bank but accounts, each one in use."""
+    key = f"{fuzzer.owner_pk}:a-token"
+    fuzzer.bank.accounts.deposit(fuzzer.accounts["own"], "1.00", idempotency_key=key)
+    fuzzer.bank.wait_until_processed()
+    return {
+        "every account": ALL_ACCOUNTS_LOG_ID,
+        "the owner's accounts": owner_log_id("owner"),
+        "another's accounts": owner_log_id("other"),
+        "a receipt": Receipt.create_id(key),
+        "the ledger": Ledger.create_id(),
+        "the transaction log": TRANSACTION_LOG_ID,
+    }
+
+
+def id_urls() -> set[str]:
+    """Every named URL whose route takes an account id."""
+    names = set()
+    for name in url_names():
+        with contextlib.suppress(NoReverseMatch):
+            reverse(name, kwargs={"account_id": uuid4()})
+            names.add(name)
+    return names
+
+
+def ask_at(
+    client: Client, name: str, method: str, account_id: UUID, *, htmx: bool
+) -> Any:
+    """One request to URL ``name`` for ``account_id``, with a form if a POST."""
+    fields = {"amount": "1.00", "to_account": str(uuid4()), "token": str(uuid4())}
+    return client.generic(
+        method,
+        reverse(name, kwargs={"account_id": account_id}),
+        urlencode(fields) if method == "POST" else "",
+        "application/x-www-form-urlencoded",
+        headers={"HX-Request": "true"} if htmx else {},
+    )
+
+
+def test_the_banks_other_ids_are_404_at_every_url_and_no_transfer_target(
+    fuzzer: Fuzzer, database: dict[str, Any]
+) -> None:
+    assert set(ID_URLS) == id_urls()
+    others = other_aggregate_ids(fuzzer)
+    missing = uuid4()
+    before = fuzzer.bank.accounts.recorder.max_notification_id()
+    statuses: Counter[int] = Counter()
+    for name, (method, roles) in ID_URLS.items():
+        for role, htmx in itertools.product(roles, (False, True)):
+            client = fuzzer.clients[role]
+            absent = ask_at(client, name, method, missing, htmx=htmx)
+            assert absent.status_code == HTTPStatus.NOT_FOUND, (name, role)
+            for what, other in others.items():
+                response = ask_at(client, name, method, other, htmx=htmx)
+                statuses[response.status_code] += 1
+                assert response.status_code == HTTPStatus.NOT_FOUND, (
+                    name,
+                    role,
+                    what,
+                    response.content[:300],
+                )
+                # The same page as for an id never used.
+                assert blank(response.content, other) == blank(absent.content, missing)
+    # As a transfer's recipient: the same 422 as an account never opened.
+    own = fuzzer.accounts["own"]
+    for what, other in {**others, "never used": missing}.items():
+        response = fuzzer.clients["owner"].post(
+            f"/accounts/{own}/transfer/",
+            {"to_account": str(other), "amount": "1.00", "token": str(uuid4())},
+            headers={"HX-Request": "true"},
+        )
+        statuses[response.status_code] += 1
+        assert response.status_code == HTTPStatus.UNPROCESSABLE_ENTITY, what
+        assert NO_SUCH_ACCOUNT in response.content.decode(), what
+    assert fuzzer.bank.accounts.recorder.max_notification_id() == before
+    report = audit(fuzzer.bank)
+    engine = database["ENGINE"].rsplit(".", 1)[-1]
+    print(
+        report_line(
+            f"other ids ({engine})",
+            ids=len(others),
+            urls=len(ID_URLS),
+            statuses=dict(sorted(statuses.items())),
+        )
+        + report_line(f"audit ({engine})", summary=report.summary())
+    )
+    assert report.ok, report.problems
