@@ -24,6 +24,7 @@ from eventsourcing.application import (
     EventSourcedLog,
 )
 
+from accounts.account_limit import OpenAccountsLimit
 from accounts.commands import CommandRunner
 from accounts.domain import (
     ALL_ACCOUNTS_LOG_ID,
@@ -35,6 +36,7 @@ from accounts.domain import (
 )
 from accounts.errors import AccountNotFoundError, VersionNotFoundError
 from accounts.money import to_amount, to_overdraft_limit
+from accounts.only_accounts import project_account
 from accounts.statements import RecentStatement, read_statement_page
 from accounts.summaries import AccountSummary, RecordedEvent, summarise
 
@@ -75,20 +77,25 @@ class Accounts(Application):
         self.account_index = EventSourcedLog(
             self.events, ALL_ACCOUNTS_LOG_ID, AccountIndexed
         )
+        # The site sets MAX_OPEN_ACCOUNTS from ESBANK_MAX_OPEN_ACCOUNTS.
+        most = int(self.env.get("MAX_OPEN_ACCOUNTS") or 0)
+        self.open_accounts = OpenAccountsLimit(most, self._get_account)
 
     # Commands.
 
     def open_account(self, owner: str, name: str) -> UUID:
-        """Open an empty account; return its id."""
+        """Open an empty account; return its id. At most so many per owner."""
         owner, name = clean_name(owner, "owner"), clean_name(name, "account name")
 
         def open_account() -> UUID:
+            owner_index = self._owner_index(owner)
+            next_version = self.open_accounts.next_entry_version(owner_index)
             account = Account.open(owner=owner, name=name)
             # The account and its entries in the two lists, in one transaction.
             self.save(
                 account,
                 self.account_index.trigger_event(account_id=account.id),
-                self._owner_index(owner).trigger_event(account_id=account.id),
+                owner_index.trigger_event(next_version, account_id=account.id),
             )
             return account.id
 
@@ -245,19 +252,7 @@ class Accounts(Application):
 
     def get_history(self, account_id: UUID) -> list[RecordedEvent]:
         """Every stored event of the account, oldest first, for staff."""
-        return [
-            RecordedEvent(
-                version=e.originator_version,
-                type=type(e).__name__,
-                timestamp=e.timestamp,
-                data={
-                    key: value
-                    for key, value in e.__dict__.items()
-                    if key not in ("originator_id", "originator_version", "timestamp")
-                },
-            )
-            for e in self._get_events(account_id)
-        ]
+        return [RecordedEvent.of(e) for e in self._get_events(account_id)]
 
     def get_snapshot_versions(self, account_id: UUID) -> list[int]:
         """Versions at which a snapshot of the account is stored."""
@@ -271,14 +266,20 @@ class Accounts(Application):
         """The account, now or at ``version``, or AccountNotFoundError."""
         if version is not None and version < 1:
             raise VersionNotFoundError(account_id, version)
+        # Other things share the store (receipts, the lists of account ids):
+        # project_account refuses their events (accounts/only_accounts.py).
         try:
             if version is None:
                 # Copied from the aggregate cache while no command of this
                 # process changes it (see CommandRunner.holding).
                 with self.commands.holding(account_id):
-                    account: object = self.repository.get(account_id)
+                    account: object = self.repository.get(
+                        account_id, projector_func=project_account
+                    )
             else:
-                account = self.repository.get(account_id, version=version)
+                account = self.repository.get(
+                    account_id, version=version, projector_func=project_account
+                )
         except AggregateNotFoundError:
             raise AccountNotFoundError(account_id) from None
         if not isinstance(account, Account):

@@ -18,11 +18,11 @@ class InvalidAmountError(BankError):
 
 
 class InvalidAccountNameError(BankError):
-    """Raised when an account's name or owner is empty or too long."""
+    """Raised when an account's name or owner is empty, unreadable or too long."""
 
 
 class InvalidDescriptionError(BankError):
-    """Raised when a deposit's description is too long."""
+    """Raised when a deposit's description is unreadable or too long."""
 
 
 class AccountNotFoundError(BankError):
@@ -71,6 +71,17 @@ class BalanceNotZeroError(BankError):
 
 class OverdraftLimitError(BankError):
     """Raised when a new overdraft limit is below what the account owes."""
+
+
+class TooManyAccountsError(BankError):
+    """Raised when an owner already holds as many open accounts as allowed."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"You already have {limit} open accounts, the most one customer may "
+            "hold. Close one before opening another."
+        )
+        self.limit = limit
 
 
 class SameAccountTransferError(BankError):

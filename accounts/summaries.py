@@ -50,6 +50,20 @@ class RecordedEvent:
     timestamp: datetime
     data: dict[str, Any]
 
+    @classmethod
+    def of(cls, domain_event: Any) -> RecordedEvent:
+        """A stored event with its own attributes as ``data``."""
+        return cls(
+            version=domain_event.originator_version,
+            type=type(domain_event).__name__,
+            timestamp=domain_event.timestamp,
+            data={
+                key: value
+                for key, value in domain_event.__dict__.items()
+                if key not in ("originator_id", "originator_version", "timestamp")
+            },
+        )
+
 
 def opened(domain_event: Any) -> AccountSummary:
     """A new account, as its ``Opened`` event left it: empty and open."""

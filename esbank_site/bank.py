@@ -200,12 +200,15 @@ def get_bank() -> Bank:
     from django.db import connections  # noqa: PLC0415
 
     check_tables_are_migrated(connections["default"])
+    env = eventsourcing_env(
+        connections["default"].settings_dict,
+        cipher_key=settings.ESBANK_CIPHER_KEY,
+        compress=settings.ESBANK_COMPRESS_EVENTS,
+    )
+    # Read by Accounts, as the library's applications read their settings.
+    env["MAX_OPEN_ACCOUNTS"] = str(settings.ESBANK_MAX_OPEN_ACCOUNTS)
     bank = Bank(
-        eventsourcing_env(
-            connections["default"].settings_dict,
-            cipher_key=settings.ESBANK_CIPHER_KEY,
-            compress=settings.ESBANK_COMPRESS_EVENTS,
-        ),
+        env,
         process_inline=settings.ESBANK_PROCESS_INLINE,
         poll_interval=settings.ESBANK_POLL_INTERVAL,
     )

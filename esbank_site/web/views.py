@@ -14,14 +14,18 @@ from django.http import HttpRequest, JsonResponse
 from django.shortcuts import render
 from django.views import defaults
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
 
 from accounts.application import Accounts
 from accounts.views import all_accounts_context, customer_accounts_context
 from esbank_site import bank as site_bank
 from esbank_site.persistence.environment import SQLITE_ENGINE
 from esbank_site.runtime.advisory_locks import processor_holders
-from esbank_site.web.middleware import DATABASE_TROUBLE, trouble_response
+from esbank_site.web.middleware import (
+    DATABASE_TROUBLE,
+    RETRY_AFTER_SECONDS,
+    trouble_response,
+)
 from ledger.views import ledger_context, transactions_context
 
 if TYPE_CHECKING:
@@ -53,15 +57,44 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
 
 @login_not_required
 @never_cache
-@require_GET
+@require_safe
 def health(request: HttpRequest) -> JsonResponse:
-    """Database reachable? Each processor's lag, holder and last error; 503 if not.
+    """Can this web process serve the bank? ``ok``, ``degraded`` or ``down``.
 
+    - ``down`` (503, with ``Retry-After``): the database cannot be reached,
+      or the events table is locked, so no command can be recorded.
+    - ``degraded`` (200): commands are recorded and pages read, but a
+      follower or projection (ledger, transaction log, accounts list) is
+      failing, or nothing processes it: this process does not, and no
+      ``run_processors`` worker holds it. Those figures fall behind until
+      it is fixed; a load balancer should keep sending traffic, since
+      another web process would do no better. A lag alone is not degraded:
+      under load a follower is always a few events behind.
+    - ``ok`` (200).
+
+    Anyone (a load balancer, a monitor) gets ``{"status": ...}`` only.
+    Signed-in staff get the details too: the database's state and error,
+    and for each processor its positions, lag, holder and last error.
     ``held_by`` names the ``run_processors`` worker holding a follower
     (PostgreSQL only); ``processed_here`` says whether this web process runs
     the followers itself, in which case ``failing`` and ``last_error`` are
-    its own (a worker's errors are in that worker's log).
+    its own (a worker's errors are in that worker's log). ``HEAD`` answers
+    with the same status and headers, and no body.
     """
+    report = health_report()
+    healthy = report["status"] != "down"
+    body = report if shows_details(request) else {"status": report["status"]}
+    status = HTTPStatus.OK if healthy else HTTPStatus.SERVICE_UNAVAILABLE
+    response = JsonResponse(body, status=status)
+    if not healthy:
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    if request.method == "HEAD":
+        response.content = b""
+    return response
+
+
+def health_report() -> dict[str, Any]:
+    """The status, the database's state, and each processor's figures."""
     body: dict[str, Any] = {"status": "ok", "database": "ok", "processors": {}}
     try:
         with connection.cursor() as cursor:
@@ -70,19 +103,18 @@ def health(request: HttpRequest) -> JsonResponse:
         if lock is not None:
             # Reading the processors' positions could wait on the same lock.
             logger.warning("Health check: the events table is locked: %s", lock)
-            body |= {"status": "unhealthy", "database": "locked", "error": lock}
-            response = JsonResponse(body, status=HTTPStatus.SERVICE_UNAVAILABLE)
-            response["Retry-After"] = "5"
-            return response
+            return body | {"status": "down", "database": "locked", "error": lock}
         bank = site_bank.get_bank()
         statuses = bank.processor_status()
         holders = processor_holders(bank)
     except DATABASE_TROUBLE as error:
         logger.warning("Health check: database unreachable: %r", error)
-        body |= {"status": "unhealthy", "database": "unreachable", "error": str(error)}
-        response = JsonResponse(body, status=HTTPStatus.SERVICE_UNAVAILABLE)
-        response["Retry-After"] = "5"
-        return response
+        return body | {
+            "status": "down",
+            "database": "unreachable",
+            "error": str(error),
+        }
+    processed_here = bank.process_inline or bool(bank.poll_interval)
     body["processors"] = {
         s.name: {
             "leader": s.leader,
@@ -94,14 +126,30 @@ def health(request: HttpRequest) -> JsonResponse:
             "last_error": s.last_error,
             "last_error_at": s.last_error_at,
             "held_by": holders.get(s.name),
-            "processed_here": bank.process_inline or bool(bank.poll_interval),
+            "processed_here": processed_here,
         }
         for s in statuses
     }
-    if any(s.failing for s in statuses):
-        body["status"] = "unhealthy"
-        return JsonResponse(body, status=HTTPStatus.SERVICE_UNAVAILABLE)
-    return JsonResponse(body)
+    unattended = not processed_here and any(
+        holders.get(s.name) is None for s in statuses
+    )
+    if unattended or any(s.failing for s in statuses):
+        body["status"] = "degraded"
+    return body
+
+
+def shows_details(request: HttpRequest) -> bool:
+    """Whether the caller is signed-in staff; no if that cannot be told.
+
+    A caller without a session (a load balancer) costs no database read;
+    with one, the user is read, and a database that cannot answer means no.
+    """
+    if request.session.session_key is None:
+        return False
+    try:
+        return bool(request.user.is_active and request.user.is_staff)
+    except DATABASE_TROUBLE:
+        return False
 
 
 def events_table_lock() -> str | None:

@@ -9,6 +9,7 @@
   "use strict";
 
   var MESSAGES = {
+    400: "The bank could not accept that request. Nothing was changed.",
     401: "Your session has ended. Please log in again.",
     403: "You are not allowed to do that. If you were idle, reload the page.",
     404: "That account or page could not be found.",
@@ -60,6 +61,16 @@
 
   document.addEventListener("htmx:sendError", function () {
     toast(OFFLINE);
+  });
+
+  // A panel refreshing itself on a timer ("every 5s") is not the user doing
+  // anything: htmx gives such a request no triggering event. Say so, and the
+  // bank does not count it as activity, so a page left open still signs
+  // itself out after the idle limit (esbank_site/web/sessions.py).
+  document.addEventListener("htmx:configRequest", function (event) {
+    if (!event.detail.triggeringEvent) {
+      event.detail.headers["X-Esbank-Poll"] = "true";
+    }
   });
 
   // Put the cursor back in the field that needs fixing after a refused form.

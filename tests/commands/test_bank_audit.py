@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from io import StringIO
@@ -94,7 +95,10 @@ def test_commands_explain_themselves(command, expected):
     result = subprocess.run(
         [sys.executable, "manage.py", command, "--help"],
         cwd=REPO,
-        env={"ESBANK_INSECURE_DEV_KEY": "1", "PATH": "/usr/bin:/bin"},
+        env={
+            "DJANGO_SECRET_KEY": os.environ["DJANGO_SECRET_KEY"],
+            "PATH": "/usr/bin:/bin",
+        },
         capture_output=True,
         text=True,
         timeout=60,

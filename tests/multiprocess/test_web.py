@@ -149,6 +149,8 @@ def test_two_web_processes_and_a_processor_move_money_exactly_once(
 ) -> None:
     usernames = [f"customer{number}" for number in range(CLIENTS)]
     create_users(own_database, usernames)
+    # /health/ gives the processors' figures to signed-in staff only.
+    create_users(own_database, ["watcher"], staff=("watcher",))
     accounts = {
         name: [observer.accounts.open_account(name, f"Account {n}") for n in range(2)]
         for name in usernames
@@ -169,6 +171,9 @@ def test_two_web_processes_and_a_processor_move_money_exactly_once(
     clients = [WebClient(ports, name) for name in usernames]
     for client in clients:
         client.log_in()
+    watcher = WebClient(ports, "watcher")
+    watcher.log_in()
+    staff_session = watcher.cookies["sessionid"]
     started = time.monotonic()
     deadline = started + TRAFFIC_SECONDS
     customers = [
@@ -187,7 +192,8 @@ def test_two_web_processes_and_a_processor_move_money_exactly_once(
     time.sleep(TRAFFIC_SECONDS / 4)
     lag_after = max(s.lag for s in observer.processor_status())
     assert set(processor_holders(observer).values()) == {None}
-    held_lag = health(ports[1])
+    held_lag = health(ports[1], staff_session)
+    status_only = health(ports[1])
     spawner.processor()
 
     for customer in customers:
@@ -196,7 +202,7 @@ def test_two_web_processes_and_a_processor_move_money_exactly_once(
             raise customer.error
     traffic = time.monotonic() - started
     catch_up = wait_for(lambda: caught_up(observer), 60, "caught up")
-    final_health = health(ports[0])
+    final_health = health(ports[0], staff_session)
 
     outcomes: Counter[tuple[str, int]] = Counter()
     for customer in customers:
@@ -219,13 +225,18 @@ def test_two_web_processes_and_a_processor_move_money_exactly_once(
     assert moved > 100
     # The web processes processed nothing while the processor was away.
     assert lag_after > lag_before > 0
+    # No worker: degraded (still 200, commands are recorded), nothing more
+    # said to anyone but staff.
+    assert status_only == {"status": "degraded"}
     assert held_lag is not None
+    assert held_lag["status"] == "degraded"
     assert max(p["lag"] for p in held_lag["processors"].values()) > 0
     assert {p["held_by"] for p in held_lag["processors"].values()} == {None}
     # Every command answered 200 moved money once, and only those did.
     ledger = observer.ledger().get_ledger()
     assert ledger.transaction_count == funded + moved
     assert final_health is not None
+    assert final_health["status"] == "ok"
     assert {p["lag"] for p in final_health["processors"].values()} == {0}
     # /health/ of a web process names the worker holding each follower.
     assert all(p["held_by"] for p in final_health["processors"].values())

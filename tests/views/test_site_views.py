@@ -70,11 +70,35 @@ def test_every_page_offers_logout_and_names_the_user(alice_client, staff_client)
     assert 'href="/staff/transactions/"' not in customer
 
 
-# Health.
+# Health: the status for everyone, the details for staff.
 
 
-def test_health_reports_database_and_each_processor(client, django_bank, alice_account):
-    response = client.get("/health/")
+def failing_processors(django_bank, monkeypatch):
+    failing = [
+        replace(status, failing=True, failures=1, last_error="ValueError: boom")
+        for status in django_bank.processor_status()
+    ]
+    monkeypatch.setattr(bank.get_bank(), "processor_status", lambda: failing)
+
+
+def unreachable_database(monkeypatch):
+    def unreachable(*args, **kwargs):
+        raise OperationalError("connection to db.internal:5432 refused")
+
+    monkeypatch.setattr(bank.get_bank(), "processor_status", unreachable)
+
+
+def test_health_tells_anyone_the_status_only(client, alice_client, alice_account):
+    for caller in (client, alice_client):
+        response = caller.get("/health/")
+        assert response.status_code == 200
+        assert response.json() == {"status": "ok"}
+
+
+def test_health_gives_staff_the_database_and_each_processor(
+    staff_client, alice_account
+):
+    response = staff_client.get("/health/")
     body = response.json()
     assert response.status_code == 200
     assert body["status"] == "ok"
@@ -88,43 +112,74 @@ def test_health_reports_database_and_each_processor(client, django_bank, alice_a
     assert ledger["processed_here"] is True
 
 
-def test_health_is_503_when_a_processor_fails(client, django_bank, monkeypatch):
-    failing = [
-        replace(status, failing=True, failures=1, last_error="ValueError: boom")
-        for status in django_bank.processor_status()
-    ]
-    monkeypatch.setattr(bank.get_bank(), "processor_status", lambda: failing)
+def test_health_is_degraded_not_down_when_a_processor_fails(
+    client, staff_client, django_bank, monkeypatch
+):
+    failing_processors(django_bank, monkeypatch)
     response = client.get("/health/")
-    assert response.status_code == 503
-    assert response.json()["status"] == "unhealthy"
-    assert response.json()["processors"]["Ledger"]["last_error"] == "ValueError: boom"
+    # Commands are still recorded: a load balancer keeps this process.
+    assert response.status_code == 200
+    assert response.json() == {"status": "degraded"}
+    details = staff_client.get("/health/")
+    assert details.status_code == 200
+    assert details.json()["status"] == "degraded"
+    assert details.json()["processors"]["Ledger"]["last_error"] == "ValueError: boom"
 
 
-def test_health_is_503_when_the_database_is_unreachable(
+def test_health_is_degraded_when_nothing_processes_the_followers(
     client, django_bank, monkeypatch
 ):
-    def unreachable():
-        raise OperationalError("connection refused")
+    # A web process that processes nothing itself, and no worker holds them.
+    monkeypatch.setattr(bank.get_bank(), "process_inline", False)
+    monkeypatch.setattr(bank.get_bank(), "poll_interval", None)
+    response = client.get("/health/")
+    assert response.status_code == 200
+    assert response.json() == {"status": "degraded"}
 
-    monkeypatch.setattr(bank.get_bank(), "processor_status", unreachable)
+
+def test_health_is_down_503_without_the_error_when_the_database_is_unreachable(
+    client, staff_client, django_bank, monkeypatch
+):
+    unreachable_database(monkeypatch)
     response = client.get("/health/")
     assert response.status_code == 503
     assert response["Retry-After"] == "5"
-    assert response.json()["database"] == "unreachable"
+    assert response.json() == {"status": "down"}
+    assert "5432" not in response.content.decode()
+    details = staff_client.get("/health/")
+    assert details.status_code == 503
+    assert details.json()["database"] == "unreachable"
+    assert "db.internal:5432" in details.json()["error"]
 
 
 def test_health_answers_json_to_a_signed_in_browser_when_the_database_is_down(
-    alice_client, django_bank, monkeypatch
+    staff_client, django_bank, monkeypatch
 ):
     def unreachable(*args, **kwargs):
         raise OperationalError("connection refused")
 
-    # The session's user cannot be read either.
+    # The session's user cannot be read either: the status, without details.
     monkeypatch.setattr("django.contrib.auth.get_user", unreachable)
-    monkeypatch.setattr(bank.get_bank(), "processor_status", unreachable)
-    response = alice_client.get("/health/")
+    unreachable_database(monkeypatch)
+    response = staff_client.get("/health/")
     assert response.status_code == 503
-    assert response.json()["database"] == "unreachable"
+    assert response.json() == {"status": "down"}
+
+
+@pytest.mark.parametrize("trouble", ["none", "failing", "unreachable"])
+def test_health_answers_head_with_the_status_and_no_body(
+    client, django_bank, monkeypatch, trouble
+):
+    if trouble == "failing":
+        failing_processors(django_bank, monkeypatch)
+    elif trouble == "unreachable":
+        unreachable_database(monkeypatch)
+    get = client.get("/health/")
+    head = client.head("/health/")
+    assert head.status_code == get.status_code
+    assert head.content == b""
+    assert head["Content-Type"] == "application/json"
+    assert head.get("Retry-After") == get.get("Retry-After")
 
 
 def test_health_is_never_cached(client, django_bank):
