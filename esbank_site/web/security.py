@@ -13,8 +13,12 @@ a fixed one-minute window counted in the ``throttle`` cache with ``incr``,
 which is atomic within a process (and in shared caches such as the
 database's or Redis's), answered 429 with ``Retry-After``.
 
-Login throttling is django-axes's; ``lockout_response`` is the page it
-shows, with ``Retry-After`` too.
+The login lockout is django-axes's; ``lockout_response`` is the page it
+shows, with ``Retry-After`` too. Floods of logins are refused before any
+hashing by ``login_throttle.py``, which counts with ``seconds_to_wait``.
+
+``SignedInNoStoreMiddleware`` keeps signed-in pages out of browsers' caches
+and history, so Back after logout shows nothing of anyone's money.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from django.core.cache import caches
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -69,6 +74,28 @@ class SecurityHeadersMiddleware:
             and not response.content
         ):
             return _explained_405(request, response)
+        return response
+
+
+class SignedInNoStoreMiddleware:
+    """``Cache-Control: no-store`` (and ``private``) on every signed-in response.
+
+    Pages, htmx fragments, command answers, error pages and the feed alike:
+    a browser then keeps none of them, in its cache or its history, once
+    the user has logged out. Signed in means the request carries a session,
+    or one was started while answering it (a login, the feed's HTTP Basic):
+    the site starts a session only for a signed-in user, so telling needs no
+    database read, and a 503 page while the database is down is covered too.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        session = getattr(request, "session", None)
+        if session is not None and session.session_key is not None:
+            add_never_cache_headers(response)
         return response
 
 
@@ -118,10 +145,13 @@ class MoneyPostThrottleMiddleware:
         return too_many_requests(request, wait, view_kwargs.get("account_id"))
 
 
-def seconds_to_wait(key: str, limit: int) -> int | None:
-    """Count one more use of ``key`` this minute; None if within ``limit``."""
+def seconds_to_wait(key: str, limit: int, now: float | None = None) -> int | None:
+    """Count one more use of ``key`` this minute; None if within ``limit``.
+
+    ``now`` is the time to count at, if not ``time.time()``.
+    """
     cache = caches["throttle"]
-    now = time.time()
+    now = time.time() if now is None else now
     window = int(now // WINDOW_SECONDS)
     window_key = f"{key}:{window}"
     # add() is a no-op when the key exists, so the first use starts at 0.
