@@ -3,19 +3,38 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# What the site needs to run (requirements.txt), and that plus the tools of
+# tests, checks and benchmarks (requirements-dev.txt). Both are compiled from
+# their .in files, every package pinned with its hashes (make requirements).
 INSTALLED := $(VENV)/.installed
+DEV_INSTALLED := $(VENV)/.installed-dev
 # Local development only: DEBUG on, the well-known development key.
 DEV_ENV := DJANGO_DEBUG=1
 
-.PHONY: install run serve test lint screenshots
+.PHONY: install install-dev requirements run serve test lint screenshots
 
-$(INSTALLED): requirements.txt
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.txt
+
+$(INSTALLED): requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r requirements.txt
 	touch $(INSTALLED)
 
+$(DEV_INSTALLED): requirements-dev.txt requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.txt
+	touch $(INSTALLED) $(DEV_INSTALLED)
+
 install: $(INSTALLED)
+install-dev: $(DEV_INSTALLED)
+
+## requirements: compile requirements.txt and requirements-dev.txt again from
+##               their .in files (pip-compile: pinned, with hashes)
+PIP_COMPILE := $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe \
+  --strip-extras --no-emit-index-url --no-emit-find-links
+requirements: $(DEV_INSTALLED)
+	$(PIP_COMPILE) requirements.in
+	$(PIP_COMPILE) requirements-dev.in
 
 ## run: migrate, add demo data if the bank is empty, serve http://127.0.0.1:8000
 run: install
@@ -28,23 +47,26 @@ run: install
 ##        `manage.py run_processors` does (docs/DEPLOYMENT.md)
 WEB_CONCURRENCY ?= 3
 BIND ?= 127.0.0.1:8000
-# Sync workers serve one request at a time: two connections per application.
+# Sync workers serve one request at a time: one connection per pool, the
+# settings' default (docs/DEPLOYMENT.md, "Connection budget").
 # Plain HTTP on BIND unless DJANGO_HTTPS=1 (behind a proxy that ends TLS).
-WEB_ENV := ESBANK_PROCESS_INLINE=0 ESBANK_POLL_INTERVAL=0 POSTGRES_POOL_SIZE=$${POSTGRES_POOL_SIZE:-2} \
+WEB_ENV := ESBANK_PROCESS_INLINE=0 ESBANK_POLL_INTERVAL=0 \
   DJANGO_HTTPS=$${DJANGO_HTTPS:-0}
+# No control socket: gunicorn's default is one path for every instance on
+# the machine (~/.gunicorn/gunicorn.ctl), and nothing here uses it.
 serve: install
 	@case "$$DATABASE_URL" in postgres://*|postgresql://*) ;; \
 	  *) echo "make serve needs DATABASE_URL=postgres://USER:PASSWORD@HOST:5432/NAME" \
 	       "(see docs/DEPLOYMENT.md); make run is the SQLite bank."; exit 2;; esac
 	$(WEB_ENV) $(BIN)/python manage.py migrate --noinput
 	$(WEB_ENV) $(BIN)/gunicorn esbank_site.wsgi --workers $(WEB_CONCURRENCY) \
-	  --bind $(BIND) --access-logfile - --graceful-timeout 10
+	  --bind $(BIND) --access-logfile - --graceful-timeout 10 --no-control-socket
 
 ## lint: style, types, and imports that point one way (docs/ARCHITECTURE.md)
-lint: install
+lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	ESBANK_INSECURE_DEV_KEY=1 $(BIN)/mypy .
+	$(BIN)/mypy .
 	$(BIN)/lint-imports
 
 ## test: lint, then the whole pytest suite (PostgreSQL cases need 127.0.0.1:5432)
@@ -54,12 +76,12 @@ test: lint
 	$(BIN)/pytest -n $(PYTEST_WORKERS)
 
 ## screenshots: retake the README's screenshots (docs/screenshots) in Chromium
-screenshots: install
+screenshots: install-dev
 	ESBANK_TEST_BROWSER=1 ESBANK_SCREENSHOTS=1 $(BIN)/pytest tests/browser/test_dashboard.py -q
 
 ## bench: the benchmark suite, on PostgreSQL at 127.0.0.1:5432 (user postgres;
 ##        ESBANK_BENCH_POSTGRES_URL for another); makes and drops its own
 ##        databases, rewrites docs/BENCHMARKS.md and docs/benchmarks/*.png
 .PHONY: bench
-bench: install
+bench: install-dev
 	$(BIN)/python -m bench

@@ -102,10 +102,13 @@ class Site:
                 # What `make serve` gives web processes (see the Makefile).
                 "ESBANK_PROCESS_INLINE": "0",
                 "ESBANK_POLL_INTERVAL": "0",
-                # One connection per application and process: a sync worker
-                # serves one request at a time (make serve gives two; the
-                # gunicorn lever compares), and the server is shared.
+                # One connection per application and process, as make serve:
+                # a sync worker serves one request at a time, and the server
+                # is shared. The overflow stays the library's 10 (the site's
+                # default is 0), so the gunicorn lever's threads grow the
+                # pools as they did before the connection budget.
                 "POSTGRES_POOL_SIZE": "1",
+                "POSTGRES_MAX_OVERFLOW": "10",
                 "PYTHONPATH": str(ROOT),
             }
         )

@@ -52,6 +52,7 @@ from django.core.exceptions import ImproperlyConfigured
 from eventsourcing.projection import ProjectionRunner
 from psycopg import sql
 
+from esbank_site.persistence import connection_budget
 from esbank_site.persistence.environment import (
     POSTGRES_ENGINE,
     ConnectionSettings,
@@ -59,6 +60,8 @@ from esbank_site.persistence.environment import (
 )
 from esbank_site.runtime.advisory_locks import (
     connect,
+    end_session_when_idle,
+    fence,
     holder_name,
     processor_holders,
     try_lock,
@@ -84,10 +87,6 @@ __all__ = ["processor_holders"]  # re-exported: pages ask who processes what
 logger = logging.getLogger(__name__)
 
 MAX_RECONNECT_DELAY = 30.0
-
-# A worker needs few connections per application (one thread per
-# follower); the library opens 5 by default. POSTGRES_POOL_SIZE can say more.
-DEFAULT_WORKER_POOL_SIZE = 2
 
 
 @dataclass(frozen=True)
@@ -116,6 +115,10 @@ class WorkerOptions:
     library_runner: bool = False
     # Seconds to wait for a connection of the worker's own.
     connect_timeout: int = 5
+    # Seconds of silence after which the worker's connections are given up,
+    # by the worker and by the server (ESBANK_DB_NETWORK_TIMEOUT): a cut-off
+    # worker's lock goes to a standby after about that long.
+    network_timeout: int = 15
 
 
 DEFAULTS = WorkerOptions()
@@ -152,25 +155,42 @@ def check_postgres(database: Mapping[str, Any]) -> None:
         raise ImproperlyConfigured(msg)
 
 
+def worker_count(names: Iterable[str] = ()) -> int:
+    """How many followers ``run_processors NAME ...`` runs: a thread each."""
+    return len({name.lower() for name in names}) or len(connection_budget.PROCESSORS)
+
+
 def worker_env(
     database: Mapping[str, Any],
     connections: ConnectionSettings,
     *,
+    workers: int,
     cipher_key: str = "",
     compress: bool = False,
 ) -> dict[str, str]:
-    """The eventsourcing environment for a worker: the web's, with fewer connections."""
-    pool_size = connections.pool_size or DEFAULT_WORKER_POOL_SIZE
-    return eventsourcing_env(
+    """The eventsourcing environment for ``workers`` worker threads.
+
+    Sized to them, whatever POSTGRES_POOL_SIZE says for web processes: the
+    leader's pool, which every worker reads, a connection per worker; each
+    follower's pool and the accounts list's, one, since one thread writes
+    each; all with POSTGRES_MAX_OVERFLOW (persistence/connection_budget.py).
+    """
+    budget = connection_budget.processors_process(workers, connections.max_overflow)
+    leader = connection_budget.LEADER
+    env = eventsourcing_env(
         database,
         connections=ConnectionSettings(
             lock_timeout=connections.lock_timeout,
             connect_timeout=connections.connect_timeout,
-            pool_size=pool_size,
+            network_timeout=connections.network_timeout,
+            pool_size=1,
+            max_overflow=budget.max_overflow,
         ),
         cipher_key=cipher_key,
         compress=compress,
     )
+    env[connection_budget.pool_size_variable(leader)] = str(budget.pool_sizes[leader])
+    return env
 
 
 def select_processors(
@@ -239,7 +259,26 @@ class FollowerWorker(threading.Thread):
                 self.holding.clear()
 
     def _connect(self) -> psycopg.Connection[Any]:
-        return connect(self.database, connect_timeout=self.options.connect_timeout)
+        options = self.options
+        conn = connect(
+            self.database,
+            connect_timeout=options.connect_timeout,
+            network_timeout=options.network_timeout,
+        )
+        if options.network_timeout:
+            # The longest this session idles while the worker is well: one
+            # wait for news, or for the lock. Past that, and the network
+            # timeout, the server ends it even if TCP cannot tell.
+            idle = max(
+                options.poll_interval + options.gather_seconds,
+                options.standby_interval,
+            )
+            try:
+                end_session_when_idle(conn, options.network_timeout + idle)
+            except BaseException:
+                conn.close()
+                raise
+        return conn
 
     def _stand_by(self, conn: psycopg.Connection[Any]) -> bool:
         """Wait until this process holds the follower; False if told to stop."""
@@ -259,6 +298,8 @@ class FollowerWorker(threading.Thread):
         """Process the follower until told to stop or the connection drops."""
         # Listen first, then catch up: a commit in between still wakes us.
         conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
+        # Each write checks that this session still holds the follower.
+        fence(conn, self.processor)
         self._take_over("processing")
         self._catch_up(conn)
         while not self.stopping.is_set():
@@ -329,9 +370,13 @@ class ProjectionWorker(FollowerWorker):
         super().__init__(processor, database, stopping, options)
         self.projection = processor.projection
         self.application_class = application_class
-        # The runner's view writes from one thread: one connection will do.
-        pool_size = f"{self.projection.name.upper()}_POSTGRES_POOL_SIZE"
-        self.env = {pool_size: "1"} | dict(env)
+        # The runner's own leader and view (connection_budget.py): its
+        # subscription holds a connection to LISTEN while it reads on another;
+        # its view writes from one thread.
+        self.env = dict(env) | {
+            connection_budget.pool_size_variable(name): str(size)
+            for name, size in connection_budget.LIBRARY_RUNNER_POOLS.items()
+        }
 
     def _lead(self, conn: psycopg.Connection[Any]) -> None:
         self._take_over("projecting")
@@ -403,7 +448,12 @@ def run_processors(
     run under the library's ``ProjectionRunner`` rather than in pulls.
     """
     check_postgres(database)
-    if not wait_for_tables(database, stopping, connect_timeout=options.connect_timeout):
+    if not wait_for_tables(
+        database,
+        stopping,
+        connect_timeout=options.connect_timeout,
+        network_timeout=options.network_timeout,
+    ):
         return
     bank = build_bank()
     try:

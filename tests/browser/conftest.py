@@ -57,7 +57,7 @@ def browser() -> Iterator[Browser]:
     try:
         from playwright.sync_api import sync_playwright  # noqa: PLC0415
     except ImportError:
-        unavailable("Playwright is not installed (pip install -r requirements.txt)")
+        unavailable("Playwright is not installed (pip install -r requirements-dev.txt)")
     # Playwright's sync API keeps an event loop in this thread, which
     # Django's async-safety check takes for async code calling the ORM. Allow
     # it while the browser is open, and only then.

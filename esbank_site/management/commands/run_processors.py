@@ -17,6 +17,7 @@ from esbank_site.runtime.workers import (
     UnknownFollowerError,
     WorkerOptions,
     run_processors,
+    worker_count,
     worker_env,
 )
 
@@ -96,6 +97,7 @@ class Command(BaseCommand):
             names=tuple(options["names"]),
             library_runner=options["library_runner"],
             connect_timeout=connection_settings.connect_timeout,
+            network_timeout=connection_settings.network_timeout,
             **{field: options[field] for _, field, _, _ in TUNING},
         )
 
@@ -103,6 +105,7 @@ class Command(BaseCommand):
             env = worker_env(
                 database,
                 connection_settings,
+                workers=worker_count(worker_options.names),
                 cipher_key=settings.ESBANK_CIPHER_KEY,
                 compress=settings.ESBANK_COMPRESS_EVENTS,
             )

@@ -54,12 +54,12 @@ def construct_accounts_list(
     creates the tables only when ``CREATE_TABLE`` says so. Close the factory
     to close the view's connections.
     """
-    # One connection at a time is the view's usual need (its processor, or a
-    # page); the pool still grows under load, up to POSTGRES_MAX_OVERFLOW.
+    # Its pool is sized like every application's (POSTGRES_POOL_SIZE and
+    # POSTGRES_MAX_OVERFLOW, persistence/connection_budget.py): a page of a
+    # web process, or its processor's thread, uses one connection at a time.
     name = AccountsListProjection.name
-    pool_size = {f"{name.upper()}_POSTGRES_POOL_SIZE": "1"}
     factory = InfrastructureFactory[AccountsListView].construct(
-        Environment(name, pool_size | dict(env))
+        Environment(name, dict(env))
     )
     view = factory.tracking_recorder(accounts_list_view_class(env))
     return factory, AccountsListProjection(view=view)
