@@ -19,7 +19,11 @@ So here:
   timeouts (PostgreSQL's ``55P03 lock_not_available``), which fail at once,
   so the site answers 503 with ``Retry-After`` within one lock timeout;
 - every pooled connection starts with ``lock_timeout`` set for the session,
-  so reads give up after the same time as writes.
+  so reads give up after the same time as writes;
+- every pooled connection gives up on a silent network after
+  ``ESBANK_POSTGRES_NETWORK_TIMEOUT`` seconds, at both ends (``network.py``):
+  the library sets no keepalive, so a query on a cut link waited for the
+  kernel's retransmissions, about fifteen minutes.
 
 It is selected with
 ``PERSISTENCE_MODULE=esbank_site.persistence.postgres_recorders:Factory`` (see
@@ -44,6 +48,9 @@ from eventsourcing.postgres import (
 )
 from psycopg.errors import LockNotAvailable
 
+from esbank_site.persistence.fencing import FencedTracking
+from esbank_site.persistence.network import client_keepalives, server_options
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
@@ -52,6 +59,10 @@ if TYPE_CHECKING:
 # The library's policy for everything else (eventsourcing/postgres.py).
 MAX_ATTEMPTS = 10
 WAIT_SECONDS = 0.2
+
+# Seconds of silence after which a connection is given up (0: the kernel's
+# defaults): this module's own setting, beside the library's POSTGRES_*.
+NETWORK_TIMEOUT = "ESBANK_POSTGRES_NETWORK_TIMEOUT"
 
 # The recorder methods the library decorates with @retry.
 RETRIED_METHODS = (
@@ -117,12 +128,16 @@ class TrackingRecorder(PostgresTrackingRecorder):
 
 
 @lock_timeouts_not_retried
-class ProcessRecorder(PostgresProcessRecorder):
-    """Followers: ``PostgresProcessRecorder``, lock timeouts not retried."""
+class ProcessRecorder(FencedTracking, PostgresProcessRecorder):
+    """Followers: ``PostgresProcessRecorder``, lock timeouts not retried, fenced.
+
+    A ``run_processors`` worker fences it (``fencing.py``): a write after
+    the worker's lock is gone fails.
+    """
 
 
 class Factory(PostgresFactory):
-    """``PostgresFactory`` with the recorders above and a session lock timeout."""
+    """``PostgresFactory``: the recorders above, session and network timeouts."""
 
     aggregate_recorder_class = AggregateRecorder
     application_recorder_class = ApplicationRecorder
@@ -131,13 +146,18 @@ class Factory(PostgresFactory):
 
     def __init__(self, env: Environment | Mapping[str, str] | None) -> None:
         super().__init__(env)
+        pool_kwargs = cast("dict[str, Any]", self.datastore.pool.kwargs)
+        options = [pool_kwargs.get("options", "")]
         seconds = self.datastore.lock_timeout
         if seconds:
             # Applied by the server when each pooled connection starts; the
             # library's own SET LOCAL on inserts still takes precedence.
-            pool_kwargs = cast("dict[str, Any]", self.datastore.pool.kwargs)
-            options = pool_kwargs.get("options", "")
-            pool_kwargs["options"] = f"{options} -c lock_timeout={seconds}s".strip()
+            options.append(f"-c lock_timeout={seconds}s")
+        network_timeout = int(self.env.get(NETWORK_TIMEOUT) or 0)
+        pool_kwargs.update(client_keepalives(network_timeout))
+        options.append(server_options(network_timeout))
+        if any(options):
+            pool_kwargs["options"] = " ".join(option for option in options if option)
 
 
 # The PERSISTENCE_MODULE value that selects this factory.

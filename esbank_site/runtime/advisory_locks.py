@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 import psycopg
 from eventsourcing.postgres import PostgresDatastore
 
+from esbank_site.persistence.fencing import Fence, FencedTracking
+from esbank_site.persistence.network import client_keepalives, server_options
 from esbank_site.persistence.schema import TABLES_MIGRATION
 
 if TYPE_CHECKING:
@@ -73,9 +75,15 @@ def holder_name() -> str:
 
 
 def connect(
-    database: Mapping[str, Any], *, connect_timeout: int
+    database: Mapping[str, Any], *, connect_timeout: int, network_timeout: int
 ) -> psycopg.Connection[Any]:
-    """A connection of the worker's own, outside the event store's pools."""
+    """A connection of the worker's own, outside the event store's pools.
+
+    It gives up on a silent network after ``network_timeout`` seconds, and
+    so does the server (``esbank_site/persistence/network.py``): a worker
+    cut off from the database stops processing then, and the server ends
+    its session, releasing its lock to a standby.
+    """
     return psycopg.connect(
         dbname=str(database["NAME"]),
         host=str(database.get("HOST") or "localhost"),
@@ -85,20 +93,24 @@ def connect(
         application_name=(APPLICATION_NAME_PREFIX + holder_name())[:63],
         autocommit=True,
         connect_timeout=connect_timeout,
-        # Notice a server or network that vanished without closing the
-        # connection, instead of waiting on it for the kernel's hours; and
-        # have the server notice a vanished worker likewise, so that it
-        # releases the worker's lock to a standby within half a minute.
-        keepalives=1,
-        keepalives_idle=10,
-        keepalives_interval=5,
-        keepalives_count=3,
-        tcp_user_timeout=15_000,
-        options=(
-            "-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 "
-            "-c tcp_keepalives_count=3"
-        ),
+        options=server_options(network_timeout) or None,
+        **client_keepalives(network_timeout),
     )
+
+
+def end_session_when_idle(conn: psycopg.Connection[Any], seconds: float) -> None:
+    """Have the server end this session after ``seconds`` without a query.
+
+    The server's own bound on a worker it no longer hears from, whatever
+    the network between them (a proxy, say, whose TCP connection to the
+    server stays healthy): ``idle_session_timeout``, PostgreSQL 14 and
+    later; older servers rely on the network timeout alone.
+    """
+    if conn.info.server_version >= 140000:
+        conn.execute(
+            "SELECT set_config('idle_session_timeout', %s, false)",
+            (f"{round(seconds * 1000)}ms",),
+        )
 
 
 def try_lock(conn: psycopg.Connection[Any], follower_name: str) -> bool:
@@ -108,6 +120,21 @@ def try_lock(conn: psycopg.Connection[Any], follower_name: str) -> bool:
         (LOCK_NAMESPACE, lock_key(follower_name)),
     ).fetchone()
     return row is not None and bool(row[0])
+
+
+def fence(conn: psycopg.Connection[Any], processor: BaseProcessor) -> None:
+    """Let ``processor`` write only while ``conn``'s session holds its lock.
+
+    Sets the fence (``esbank_site/persistence/fencing.py``) on the recorder
+    the follower writes its tracking records with, if it has one.
+    """
+    recorder = getattr(getattr(processor, "follower", None), "recorder", None)
+    if recorder is None:  # a projection: its view records the tracking
+        recorder = getattr(getattr(processor, "projection", None), "view", None)
+    if isinstance(recorder, FencedTracking):
+        recorder.fence = Fence(
+            LOCK_NAMESPACE, lock_key(processor.name), conn.info.backend_pid
+        )
 
 
 def processor_holders(bank: RunsProcessors) -> dict[str, str | None]:
@@ -139,6 +166,7 @@ def wait_for_tables(
     stopping: threading.Event,
     *,
     connect_timeout: int,
+    network_timeout: int,
     interval: float = 2.0,
 ) -> bool:
     """Wait until ``manage.py migrate`` has created the bank's tables.
@@ -149,7 +177,7 @@ def wait_for_tables(
     """
     reported = None
     while not stopping.is_set():
-        reason = _why_not_ready(database, connect_timeout)
+        reason = _why_not_ready(database, connect_timeout, network_timeout)
         if reason is None:
             return True
         if reason != reported:
@@ -159,10 +187,14 @@ def wait_for_tables(
     return False
 
 
-def _why_not_ready(database: Mapping[str, Any], connect_timeout: int) -> str | None:
+def _why_not_ready(
+    database: Mapping[str, Any], connect_timeout: int, network_timeout: int
+) -> str | None:
     """None once the tables are there, else what the worker waits for."""
     try:
-        with connect(database, connect_timeout=connect_timeout) as conn:
+        with connect(
+            database, connect_timeout=connect_timeout, network_timeout=network_timeout
+        ) as conn:
             row = conn.execute(
                 "SELECT 1 FROM django_migrations WHERE app = %s AND name = %s",
                 TABLES_MIGRATION,

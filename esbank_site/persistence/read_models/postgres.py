@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from psycopg.sql import SQL, Composed
 
+from esbank_site.persistence.fencing import FencedTracking
 from esbank_site.persistence.read_models.dialects import POSTGRES
 from esbank_site.persistence.read_models.tables import INDEXES, AccountsListTables
 
@@ -18,8 +19,10 @@ if TYPE_CHECKING:
     from psycopg.rows import DictRow
 
 
-class PostgresAccountsListView(AccountsListTables, PostgresTrackingRecorder):
-    """The accounts list in PostgreSQL."""
+class PostgresAccountsListView(
+    FencedTracking, AccountsListTables, PostgresTrackingRecorder
+):
+    """The accounts list in PostgreSQL; fenced by a worker (``fencing.py``)."""
 
     dialect = POSTGRES
 
