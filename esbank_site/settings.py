@@ -21,6 +21,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from esbank_site.persistence.network import client_keepalives, server_options
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -56,12 +58,26 @@ def env_int(name: str, *, default: int) -> int:
 DEBUG = env_flag("DJANGO_DEBUG", default=False)
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+# Django names the keys it makes for development so; the bank's own is one.
+INSECURE_KEY_PREFIX = "django-insecure-"
 if not SECRET_KEY:
-    if not env_flag("ESBANK_INSECURE_DEV_KEY", default=DEBUG):
-        msg = "Set DJANGO_SECRET_KEY (or DJANGO_DEBUG=1 for local development)."
+    if not DEBUG:
+        # No variable (ESBANK_INSECURE_DEV_KEY once did) picks the public key
+        # with DEBUG off: tests and tools give a random key of their own.
+        msg = (
+            "Set DJANGO_SECRET_KEY: the development key is only for "
+            "DJANGO_DEBUG=1 (local development)."
+        )
         raise ImproperlyConfigured(msg)
-    # DANGER: a well-known key, for local development and tests only.
-    SECRET_KEY = "django-insecure-esbank-local-development-only"  # noqa: S105
+    # DANGER: a well-known key, for local development (DJANGO_DEBUG=1) only.
+    SECRET_KEY = f"{INSECURE_KEY_PREFIX}esbank-local-development-only"
+elif not DEBUG and SECRET_KEY.startswith(INSECURE_KEY_PREFIX):
+    msg = (
+        f"DJANGO_SECRET_KEY starts with {INSECURE_KEY_PREFIX!r}: a development "
+        "key, refused with DJANGO_DEBUG off. Make a key of your own, e.g. "
+        "python3 -c 'import secrets; print(secrets.token_urlsafe(50))'."
+    )
+    raise ImproperlyConfigured(msg)
 elif not DEBUG and (len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5):
     # Sessions and CSRF tokens are only as strong as this key.
     msg = (
@@ -145,14 +161,23 @@ MIDDLEWARE = [
     # Serves static/ itself (gunicorn serves no files): before anything else.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Cache-Control: no-store on every response to a signed-in user.
+    "esbank_site.web.security.SignedInNoStoreMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "esbank_site.web.middleware.LoginRequiredMiddleware",
+    # 400 for NUL in a query, cookie, Basic credentials or (once signed in)
+    # a form, before any view or database sees it (docs/SECURITY.md).
+    "esbank_site.web.input_guard.NulCharacterGuardMiddleware",
+    # Sign out a user idle for ESBANK_SESSION_IDLE_MINUTES (web/sessions.py).
+    "esbank_site.web.sessions.IdleSessionTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "esbank_site.web.security.MoneyPostThrottleMiddleware",
+    # 429 before a login or a feed's Basic credentials cost a password hash.
+    "esbank_site.web.login_throttle.LoginThrottleMiddleware",
     "esbank_site.web.middleware.BankTroubleMiddleware",
     # Last, so its lockout page replaces whatever the login view answered.
     "axes.middleware.AxesMiddleware",
@@ -185,9 +210,28 @@ WSGI_APPLICATION = "esbank_site.wsgi.application"
 # long is one its user gave up on, so it fails fast with a 503 instead.
 ESBANK_DB_LOCK_TIMEOUT = env_int("ESBANK_DB_LOCK_TIMEOUT", default=5)
 ESBANK_DB_CONNECT_TIMEOUT = env_int("ESBANK_DB_CONNECT_TIMEOUT", default=5)
-# PostgreSQL connections per application and process (the library's
-# POSTGRES_POOL_SIZE; unset: its default of 5, or 2 in run_processors).
-ESBANK_POSTGRES_POOL_SIZE = env_int("POSTGRES_POOL_SIZE", default=0) or None
+# Seconds a PostgreSQL connection may go unanswered (a cut link, a
+# partition) before the client and the server both give it up: keepalives
+# and TCP_USER_TIMEOUT at both ends (esbank_site/persistence/network.py).
+# It bounds how long a cut-off run_processors keeps its followers from the
+# standby (docs/DEPLOYMENT.md, "On several machines"). 0: the kernel's
+# defaults, up to hours.
+ESBANK_DB_NETWORK_TIMEOUT = env_int("ESBANK_DB_NETWORK_TIMEOUT", default=15)
+# The connection budget (docs/DEPLOYMENT.md, esbank_site/persistence/
+# connection_budget.py): each application's pool keeps POSTGRES_POOL_SIZE
+# connections per web process, and opens at most POSTGRES_MAX_OVERFLOW more
+# while all of them are in use. A sync gunicorn worker serves one request at
+# a time, and no request holds two connections of one pool: 1 and 0. Set the
+# pool size to the threads of a gthread worker. run_processors sizes its
+# pools by its own threads, with the same overflow.
+ESBANK_POSTGRES_POOL_SIZE = env_int("POSTGRES_POOL_SIZE", default=1)
+ESBANK_POSTGRES_MAX_OVERFLOW = env_int("POSTGRES_MAX_OVERFLOW", default=0)
+if ESBANK_POSTGRES_POOL_SIZE + ESBANK_POSTGRES_MAX_OVERFLOW == 0:
+    msg = (
+        "POSTGRES_POOL_SIZE and POSTGRES_MAX_OVERFLOW are both 0: a pool of no "
+        "connection serves nothing. POSTGRES_POOL_SIZE=1 fits a sync worker."
+    )
+    raise ImproperlyConfigured(msg)
 
 # One database for everything: Django's tables and the bank's events.
 # SQLite by default; DATABASE_URL=postgres://user:pass@host:5432/name for more.
@@ -216,7 +260,9 @@ else:
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
             "connect_timeout": ESBANK_DB_CONNECT_TIMEOUT,
-            "options": f"-c lock_timeout={ESBANK_DB_LOCK_TIMEOUT}s",
+            "options": f"-c lock_timeout={ESBANK_DB_LOCK_TIMEOUT}s "
+            f"{server_options(ESBANK_DB_NETWORK_TIMEOUT)}".strip(),
+            **client_keepalives(ESBANK_DB_NETWORK_TIMEOUT),
         }
     )
 
@@ -266,12 +312,24 @@ AXES_LOCKOUT_CALLABLE = "esbank_site.web.security.lockout_response"
 AXES_DISABLE_ACCESS_LOG = True
 # Behind N proxies of one's own, the client's address is the Nth from the
 # right of X-Forwarded-For; without them, REMOTE_ADDR (never a header a
-# client could forge).
+# client could forge). esbank_site/web/addresses.py reads it, for the
+# lockout and the login throttle. With HTTPS on, something ends TLS in front
+# of gunicorn: a system check then refuses to go on until DJANGO_PROXY_COUNT
+# is given (0 if clients reach gunicorn directly).
 PROXY_COUNT = env_int("DJANGO_PROXY_COUNT", default=0)
-if PROXY_COUNT:
-    AXES_IPWARE_PROXY_COUNT = PROXY_COUNT
-    AXES_IPWARE_PROXY_ORDER = "right-most"
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+PROXY_COUNT_STATED = os.environ.get("DJANGO_PROXY_COUNT", "") != ""
+AXES_CLIENT_IP_CALLABLE = "esbank_site.web.addresses.client_address"
+# Before any password is hashed (esbank_site/web/login_throttle.py): a login
+# or a feed request with HTTP Basic credentials gets 429 with Retry-After
+# past this many attempts per client address and minute, or when the site
+# has let one through in the last 60/ESBANK_LOGIN_ATTEMPTS_PER_MINUTE
+# seconds (0: no limit). Counted in the "throttle" cache, below.
+ESBANK_LOGIN_ATTEMPTS_PER_ADDRESS_PER_MINUTE = env_int(
+    "ESBANK_LOGIN_ATTEMPTS_PER_ADDRESS_PER_MINUTE", default=10
+)
+ESBANK_LOGIN_ATTEMPTS_PER_MINUTE = env_int(
+    "ESBANK_LOGIN_ATTEMPTS_PER_MINUTE", default=30
+)
 
 # Money-moving POSTs (deposit, withdraw, transfer) per signed-in user and
 # minute; more are answered 429 with Retry-After (0: no limit). Counted in
@@ -279,6 +337,11 @@ if PROXY_COUNT:
 # gets up to W times this, unless ESBANK_THROTTLE_CACHE names a cache that
 # all processes share (see docs/SECURITY.md).
 ESBANK_MONEY_POSTS_PER_MINUTE = env_int("ESBANK_MONEY_POSTS_PER_MINUTE", default=60)
+# Open accounts one customer may hold at once; opening another is refused
+# (422, nothing recorded) until one is closed. Enforced by the Accounts
+# application, which gets it from the bank's environment (esbank_site/bank.py),
+# so two web processes opening at once cannot pass it. 0: no limit.
+ESBANK_MAX_OPEN_ACCOUNTS = env_int("ESBANK_MAX_OPEN_ACCOUNTS", default=20)
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "throttle": {
@@ -302,6 +365,19 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
+# A signed-in user idle for this many minutes is signed out, and the login
+# page says why (esbank_site/web/sessions.py); a panel refreshing itself on
+# a timer is not activity. 0: no idle timeout (DANGER: a session then lasts
+# as long as the browser stays open). sessions.py, not the cookie, decides
+# when a session has ended: the cookie lasts until the browser closes, and
+# the stored session an hour past the limit (counted from the last activity
+# written), long enough to tell a customer who comes back why they must log
+# in again, and no longer.
+ESBANK_SESSION_IDLE_MINUTES = env_int("ESBANK_SESSION_IDLE_MINUTES", default=15)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+if ESBANK_SESSION_IDLE_MINUTES:
+    SESSION_COOKIE_AGE = (ESBANK_SESSION_IDLE_MINUTES + 60) * 60
+
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"
 USE_I18N = True
@@ -321,7 +397,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # A refused request (4xx) logs one line, without Django's traceback.
+    "formatters": {
+        "console": {"()": "esbank_site.web.request_logging.ClientErrorFormatter"}
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "console"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {"esbank_site": {"level": "INFO"}},
 }

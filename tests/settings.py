@@ -9,7 +9,15 @@ verifies. Processes the suites start (gunicorn, run_processors) inherit
 ``DJANGO_SETTINGS_MODULE`` and use these settings too.
 """
 
+import os
+import secrets
+
 from django.conf import global_settings
+
+# A strong key when none is given (mypy's Django plugin loads these settings,
+# pyproject.toml): the site refuses its public development key with DEBUG
+# off. A test run's is set by tests/environment.py, before this.
+os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
 
 from esbank_site.settings import *  # noqa: F403
 

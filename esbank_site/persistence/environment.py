@@ -12,6 +12,8 @@ lock after the lock timeout).
 Timeouts and pool sizes come from Django's settings (``ConnectionSettings``),
 which read them once from the process environment: Django's own
 connections, the event store and ``run_processors`` all use the same values.
+Each pool's size and overflow is always written, so the library's defaults
+never apply unseen; ``connection_budget.py`` says what each process holds.
 """
 
 from __future__ import annotations
@@ -46,15 +48,21 @@ class ConnectionSettings:
     # Whole seconds: the library's PostgreSQL module reads integers.
     lock_timeout: int = 5
     connect_timeout: int = 5
-    # Connections per application and process (None: the library's 5).
-    pool_size: int | None = None
+    # Give up on a connection whose network went silent (network.py).
+    network_timeout: int = 15
+    # Connections each application's pool keeps, and may open beyond them
+    # while all are in use. Django's settings give 1 and 0 (a sync worker);
+    # a bank built without them (the benchmarks', driven from many threads)
+    # gets the library's own sizes, stated here.
+    pool_size: int = 5
+    max_overflow: int = 10
 
     @classmethod
     def from_django(cls) -> ConnectionSettings:
         """The values ``esbank_site/settings.py`` read from the environment.
 
         Code that runs the bank without Django's settings (the benchmarks'
-        banks) gets the same defaults.
+        banks) gets the same timeouts, and the library's pool sizes.
         """
         from django.conf import settings  # noqa: PLC0415 (settings must be loaded)
 
@@ -63,7 +71,9 @@ class ConnectionSettings:
         return cls(
             lock_timeout=settings.ESBANK_DB_LOCK_TIMEOUT,
             connect_timeout=settings.ESBANK_DB_CONNECT_TIMEOUT,
+            network_timeout=settings.ESBANK_DB_NETWORK_TIMEOUT,
             pool_size=settings.ESBANK_POSTGRES_POOL_SIZE,
+            max_overflow=settings.ESBANK_POSTGRES_MAX_OVERFLOW,
         )
 
 
@@ -110,9 +120,12 @@ def eventsourcing_env(
             "POSTGRES_PASSWORD": str(database.get("PASSWORD") or ""),
             "POSTGRES_LOCK_TIMEOUT": lock_timeout,
             "POSTGRES_CONNECT_TIMEOUT": str(connections.connect_timeout),
+            postgres_recorders.NETWORK_TIMEOUT: str(connections.network_timeout),
+            # Always stated, for every pool (the accounts list's view too):
+            # never the library's defaults unseen (connection_budget.py).
+            "POSTGRES_POOL_SIZE": str(connections.pool_size),
+            "POSTGRES_MAX_OVERFLOW": str(connections.max_overflow),
         }
-        if connections.pool_size is not None:
-            env["POSTGRES_POOL_SIZE"] = str(connections.pool_size)
         return env
     msg = f"The bank runs on SQLite or PostgreSQL, not {database['ENGINE']}."
     raise ImproperlyConfigured(msg)

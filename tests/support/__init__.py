@@ -8,6 +8,8 @@
 - ``html``: elements of an HTML page, found whatever their attributes' order;
 - ``processes``: the bank's processes (gunicorn, ``run_processors``) started
   from a test, and their ``/health/``;
+- ``netns``: "machines" as network namespaces, links to cut or impair, and a
+  PostgreSQL cluster of a test's own;
 - ``traffic``: money moved from the test process, and the exactly-once check;
 - ``http_workload``: real HTTP clients against a real server, and the checks
   made afterwards;

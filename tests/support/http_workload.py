@@ -261,7 +261,13 @@ class HttpClient:
     """A person with a browser: cookies, a CSRF token, one request at a time."""
 
     def __init__(
-        self, base_url: str, username: str, recorder: Recorder, timeout: float = 60
+        self,
+        base_url: str,
+        username: str,
+        recorder: Recorder,
+        timeout: float = 60,
+        *,
+        headers: dict[str, str] | None = None,
     ) -> None:
         parsed = urlparse(base_url)
         self.host = parsed.hostname or "127.0.0.1"
@@ -269,6 +275,8 @@ class HttpClient:
         self.username = username
         self.recorder = recorder
         self.timeout = timeout
+        # Sent with every request (X-Forwarded-For as a proxy would add it).
+        self.headers = dict(headers or {})
         self.cookies: dict[str, str] = {}
         self.csrf = ""
 
@@ -283,7 +291,8 @@ class HttpClient:
         record: bool = True,
     ) -> Exchange:
         fields = fields or {}
-        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        headers = dict(self.headers)
+        headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         if method == "POST":
             headers["Content-Type"] = "application/x-www-form-urlencoded"
             headers["X-CSRFToken"] = self.csrf

@@ -44,8 +44,9 @@ TURN_FILE = Path(tempfile.gettempdir()) / "esbank-tests-processes.lock"
 def machine_wide_turn() -> Iterator[None]:
     """Wait until no other test on this machine runs the bank's processes.
 
-    A site of gunicorn workers and ``run_processors`` holds 30 to 60 of the
-    server's 100 connections, and its timing checks want the cores. Tests
+    A site of gunicorn workers and ``run_processors`` holds a good share of
+    the server's 100 connections (docs/DEPLOYMENT.md, "Connection budget",
+    plus the test's own), and its timing checks want the cores. Tests
     that start one take turns, across pytest-xdist's workers and across
     runs of the suite at the same time; everything else runs beside them.
     """
@@ -74,7 +75,6 @@ def process_env(database: dict[str, Any], **extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         DATABASE_URL=database_url(database),
-        ESBANK_INSECURE_DEV_KEY="1",
         ESBANK_PROCESS_INLINE="0",
         ESBANK_POLL_INTERVAL="0",
         # Few connections per application: several processes share the
@@ -162,11 +162,15 @@ class Spawner:
     database: dict[str, Any]
     log_dir: Path
     spawned: list[Spawned] = field(default_factory=list)
+    # Put before every command: ["ip", "netns", "exec", NAME] starts the
+    # processes on another "machine" (tests/support/netns.py).
+    prefix: list[str] = field(default_factory=list)
 
     def start(self, name: str, args: list[str], **extra_env: str) -> Spawned:
         number = len(self.spawned)
         log = self.log_dir / f"{number:02d}-{name}.log"
-        process = Spawned(name, args, process_env(self.database, **extra_env), log)
+        env = process_env(self.database, **extra_env)
+        process = Spawned(name, [*self.prefix, *args], env, log)
         self.spawned.append(process)
         return process
 
@@ -182,13 +186,15 @@ class Spawner:
         ]
         return self.start("processor", command, **extra_env)
 
-    def gunicorn(self, port: int, workers: int = 2, **extra_env: str) -> Spawned:
+    def gunicorn(
+        self, port: int, workers: int = 2, host: str = "127.0.0.1", **extra_env: str
+    ) -> Spawned:
         command = [
             sys.executable,
             "-m",
             "gunicorn",
             "esbank_site.wsgi",
-            f"--bind=127.0.0.1:{port}",
+            f"--bind={host}:{port}",
             f"--workers={workers}",
             "--timeout=30",
             "--graceful-timeout=5",
@@ -217,11 +223,16 @@ def free_port() -> int:
         return port
 
 
-def health(port: int) -> dict[str, Any] | None:
-    """/health/ of one web process, or None if it does not answer yet."""
+def health(port: int, session: str | None = None) -> dict[str, Any] | None:
+    """/health/ of one web process, or None if it does not answer 200 yet.
+
+    Anyone gets ``{"status": ...}``; with the ``sessionid`` of a signed-in
+    staff user, the details too (the database, each processor's figures).
+    """
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    headers = {"Cookie": f"sessionid={session}"} if session else {}
     try:
-        connection.request("GET", "/health/")
+        connection.request("GET", "/health/", headers=headers)
         response = connection.getresponse()
         body = response.read()
     except OSError:
