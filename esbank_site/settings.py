@@ -265,6 +265,11 @@ else:
             **client_keepalives(ESBANK_DB_NETWORK_TIMEOUT),
         }
     )
+    # A kept connection is checked (SELECT 1) before a request reuses it:
+    # after a database restart or a failover, a web worker's old connection
+    # is dead, and without the check the first request each worker serves
+    # afterwards would fail with a 503.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 # The function that returns this process's running bank, through which the
 # apps' views reach it (accounts/services.py, ledger/services.py).
