@@ -6,16 +6,26 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import pytest
+from django.core.cache import caches
 
 from tests.support.http import signed_in
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from uuid import UUID
 
     from django.contrib.auth.models import User
     from django.test import Client
 
     from esbank_site.bank import Bank
+
+
+@pytest.fixture(autouse=True)
+def fresh_throttle() -> Iterator[None]:
+    """Every view test starts and ends with no login or money-post counts."""
+    caches["throttle"].clear()
+    yield
+    caches["throttle"].clear()
 
 
 @pytest.fixture

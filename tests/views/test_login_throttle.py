@@ -20,7 +20,6 @@ from http import HTTPStatus
 
 import pytest
 from django.contrib.auth.hashers import get_hashers
-from django.core.cache import caches
 from django.test import Client, RequestFactory, override_settings
 
 from esbank_site.web import login_throttle
@@ -33,13 +32,6 @@ PROXY = "10.0.0.2"  # the load balancer, as gunicorn sees it
 ATTACKER = "203.0.113.66"
 VICTIM = "198.51.100.7"
 NOW = 1_800_000_030.0
-
-
-@pytest.fixture(autouse=True)
-def fresh_throttle():
-    caches["throttle"].clear()
-    yield
-    caches["throttle"].clear()
 
 
 @pytest.fixture

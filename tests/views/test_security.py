@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from django.core.cache import caches
 from django.test import Client, override_settings
 
 from esbank_site.web import security
 from tests.support.http import HX
 
 LOGIN = "/accounts/login/"
-
-
-@pytest.fixture(autouse=True)
-def fresh_throttle():
-    caches["throttle"].clear()
-    yield
-    caches["throttle"].clear()
 
 
 @pytest.fixture

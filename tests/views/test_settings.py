@@ -55,9 +55,10 @@ def production_env(**changes: str | None) -> dict[str, str]:
     return env
 
 
-def run_python(code: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Python in the checkout with ``args``, in a process of its own."""
     return subprocess.run(
-        [sys.executable, "-c", code],
+        [sys.executable, *args],
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -65,6 +66,14 @@ def run_python(code: str, env: dict[str, str]) -> subprocess.CompletedProcess[st
         timeout=120,
         check=False,
     )
+
+
+def run_python(code: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return run(["-c", code], env)
+
+
+def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return run(["manage.py", *args], env)
 
 
 def load_settings(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -78,37 +87,15 @@ def load_settings(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 
 def test_deploy_checklist_passes_under_production_settings():
-    done = subprocess.run(
-        [
-            sys.executable,
-            "manage.py",
-            "check",
-            "--deploy",
-            "--fail-level",
-            "WARNING",
-        ],
-        cwd=REPO,
-        env=production_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = manage("check", "--deploy", "--fail-level", "WARNING", env=production_env())
     print(f"\ncheck --deploy: exit {done.returncode}; {done.stdout.strip()}")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "no issues" in done.stdout
 
 
 def test_deploy_checklist_fails_when_https_is_switched_off():
-    done = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=REPO,
-        env=production_env(DJANGO_HTTPS="0"),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    plain_http = production_env(DJANGO_HTTPS="0")
+    done = manage("check", "--deploy", "--fail-level", "WARNING", env=plain_http)
     assert done.returncode != 0
     for check in ("security.W004", "security.W008", "security.W012"):
         assert check in done.stderr + done.stdout
@@ -210,15 +197,7 @@ def test_settings_refuse_to_load(changes, complaint):
 
 
 def test_manage_py_refuses_to_start_without_a_secret_key():
-    done = subprocess.run(
-        [sys.executable, "manage.py", "check"],
-        cwd=REPO,
-        env=production_env(DJANGO_SECRET_KEY=None),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = manage("check", env=production_env(DJANGO_SECRET_KEY=None))
     assert done.returncode != 0
     assert "Set DJANGO_SECRET_KEY" in done.stderr
 
@@ -231,18 +210,6 @@ def test_the_tests_run_with_a_strong_key_of_their_own(settings):
 
 
 # The proxy count, and the login throttle's settings.
-
-
-def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 @pytest.mark.parametrize("command", [["check"], ["migrate", "--noinput"]])
