@@ -31,6 +31,7 @@ from eventsourcing.domain import Aggregate, DomainEvent, aggregate, event
 from accounts.errors import (
     AccountClosedError,
     BalanceNotZeroError,
+    BankError,
     CurrencyMismatchError,
     InsufficientFundsError,
     InvalidAccountNameError,
@@ -278,36 +279,32 @@ def owner_log_id(owner: str) -> UUID:
 
 
 def clean_description(value: str) -> str:
-    """Return a deposit's description stripped, refusing overlong or unreadable ones.
-
-    Empty is allowed; blank-looking or direction-reversing text is not
-    (``accounts/visible_text.py``).
-    """
-    cleaned = value.strip() if isinstance(value, str) else ""
-    problem = unreadable(cleaned, "The description")
-    if problem:
-        raise InvalidDescriptionError(problem)
-    if len(cleaned) > MAX_DESCRIPTION_LENGTH:
-        msg = f"The description can be at most {MAX_DESCRIPTION_LENGTH} characters."
-        raise InvalidDescriptionError(msg)
-    return cleaned
+    """Return a deposit's description stripped; empty is allowed."""
+    return _readable(
+        value, "The description", MAX_DESCRIPTION_LENGTH, InvalidDescriptionError
+    )
 
 
 def clean_name(value: str, what: str) -> str:
-    """Return ``value`` stripped, refusing empty, unreadable or overlong names.
+    """Return ``value`` stripped, refusing empty, unreadable or overlong names."""
+    if not (value.strip() if isinstance(value, str) else ""):
+        msg = f"The {what} cannot be empty."
+        raise InvalidAccountNameError(msg)
+    return _readable(value, f"The {what}", MAX_NAME_LENGTH, InvalidAccountNameError)
+
+
+def _readable(value: str, what: str, most: int, error: type[BankError]) -> str:
+    """``value`` stripped, or ``error`` if it is longer than ``most`` or unreadable.
 
     Unreadable: blank-looking or direction-reversing (``accounts/visible_text.py``).
     """
     cleaned = value.strip() if isinstance(value, str) else ""
-    if not cleaned:
-        msg = f"The {what} cannot be empty."
-        raise InvalidAccountNameError(msg)
-    problem = unreadable(cleaned, f"The {what}")
+    problem = unreadable(cleaned, what)
     if problem:
-        raise InvalidAccountNameError(problem)
-    if len(cleaned) > MAX_NAME_LENGTH:
-        msg = f"The {what} can be at most {MAX_NAME_LENGTH} characters."
-        raise InvalidAccountNameError(msg)
+        raise error(problem)
+    if len(cleaned) > most:
+        msg = f"{what} can be at most {most} characters."
+        raise error(msg)
     return cleaned
 
 

@@ -36,6 +36,15 @@ POSTGRES_ENGINE = "django.db.backends.postgresql"
 SQLITE_TABLES_TOPIC = "esbank_site.persistence.sqlite_tables:Factory"
 ROW_BINDING_MAPPER_TOPIC = "esbank_site.persistence.row_binding:RowBindingMapper"
 
+# Each field of ConnectionSettings, and the setting that gives it.
+SETTINGS = {
+    "lock_timeout": "ESBANK_DB_LOCK_TIMEOUT",
+    "connect_timeout": "ESBANK_DB_CONNECT_TIMEOUT",
+    "network_timeout": "ESBANK_DB_NETWORK_TIMEOUT",
+    "pool_size": "ESBANK_POSTGRES_POOL_SIZE",
+    "max_overflow": "ESBANK_POSTGRES_MAX_OVERFLOW",
+}
+
 
 @dataclass(frozen=True)
 class ConnectionSettings:
@@ -69,11 +78,7 @@ class ConnectionSettings:
         if not settings.configured:
             return cls()
         return cls(
-            lock_timeout=settings.ESBANK_DB_LOCK_TIMEOUT,
-            connect_timeout=settings.ESBANK_DB_CONNECT_TIMEOUT,
-            network_timeout=settings.ESBANK_DB_NETWORK_TIMEOUT,
-            pool_size=settings.ESBANK_POSTGRES_POOL_SIZE,
-            max_overflow=settings.ESBANK_POSTGRES_MAX_OVERFLOW,
+            **{field: getattr(settings, name) for field, name in SETTINGS.items()}
         )
 
 

@@ -20,13 +20,15 @@ from __future__ import annotations
 import binascii
 from base64 import b64decode
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.http import JsonResponse
 from django.shortcuts import render
 
+from esbank_site.web.guards import Guard
+
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Iterable
 
     from django.http import HttpRequest, HttpResponse, QueryDict
 
@@ -37,11 +39,8 @@ MESSAGE = (
 )
 
 
-class NulCharacterGuardMiddleware:
+class NulCharacterGuardMiddleware(Guard):
     """Answer 400 to a request whose query, cookies, credentials or form hold NUL."""
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         where = nul_before_the_body(request)
@@ -49,13 +48,7 @@ class NulCharacterGuardMiddleware:
             return refusal(request, where)
         return self.get_response(request)
 
-    def process_view(
-        self,
-        request: HttpRequest,
-        view_func: Callable[..., Any],
-        view_args: list[Any],
-        view_kwargs: dict[str, Any],
-    ) -> HttpResponse | None:
+    def before_view(self, request: HttpRequest) -> HttpResponse | None:
         if request.method == "POST" and holds_nul(request.POST):
             return refusal(request, "form")
         return None

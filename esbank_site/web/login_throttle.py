@@ -37,7 +37,7 @@ import os
 import random
 import time
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.cache import caches
@@ -45,11 +45,10 @@ from django.http import JsonResponse
 from django.shortcuts import render
 
 from esbank_site.web.addresses import client_address
+from esbank_site.web.guards import Guard
 from esbank_site.web.security import WINDOW_SECONDS, seconds_to_wait
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from django.http import HttpRequest, HttpResponse
 
 # The login form's URL name, and the namespace of the feed's views, which
@@ -58,22 +57,10 @@ LOGIN_VIEW = "login"
 BASIC_AUTH_NAMESPACE = "feed"
 
 
-class LoginThrottleMiddleware:
+class LoginThrottleMiddleware(Guard):
     """Answer 429 to a password check past the address's or the site's rate."""
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
-
-    def process_view(
-        self,
-        request: HttpRequest,
-        view_func: Callable[..., Any],
-        view_args: list[Any],
-        view_kwargs: dict[str, Any],
-    ) -> HttpResponse | None:
+    def before_view(self, request: HttpRequest) -> HttpResponse | None:
         if not checks_a_password(request):
             return None
         per_address = settings.ESBANK_LOGIN_ATTEMPTS_PER_ADDRESS_PER_MINUTE

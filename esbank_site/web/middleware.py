@@ -27,6 +27,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from eventsourcing.persistence import IntegrityError, PersistenceError
 
 from accounts.errors import ConflictError
+from esbank_site.web.guards import Guard
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -85,14 +86,8 @@ class LoginRequiredMiddleware(BaseLoginRequiredMiddleware):
         return HttpResponseClientRedirect(login.url)
 
 
-class BankTroubleMiddleware:
+class BankTroubleMiddleware(Guard):
     """Answer 503 (database trouble) or 409 (conflict) instead of a 500."""
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
 
     def process_exception(
         self, request: HttpRequest, exception: Exception

@@ -35,6 +35,8 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 
+from esbank_site.web.guards import Guard
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -108,7 +110,7 @@ def _explained_405(request: HttpRequest, response: HttpResponse) -> HttpResponse
     return page
 
 
-class MoneyPostThrottleMiddleware:
+class MoneyPostThrottleMiddleware(Guard):
     """Answer 429 to a user moving money more often than the bank allows.
 
     Only signed-in users reach these views (``LoginRequiredMiddleware``
@@ -116,19 +118,7 @@ class MoneyPostThrottleMiddleware:
     people's account numbers is limited too.
     """
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
-
-    def process_view(
-        self,
-        request: HttpRequest,
-        view_func: Callable[..., Any],
-        view_args: list[Any],
-        view_kwargs: dict[str, Any],
-    ) -> HttpResponse | None:
+    def before_view(self, request: HttpRequest) -> HttpResponse | None:
         limit = settings.ESBANK_MONEY_POSTS_PER_MINUTE
         match = request.resolver_match
         if (
@@ -142,7 +132,7 @@ class MoneyPostThrottleMiddleware:
         wait = seconds_to_wait(f"money-posts:{request.user.pk}", limit)
         if wait is None:
             return None
-        return too_many_requests(request, wait, view_kwargs.get("account_id"))
+        return too_many_requests(request, wait, match.kwargs.get("account_id"))
 
 
 def seconds_to_wait(key: str, limit: int, now: float | None = None) -> int | None:

@@ -38,11 +38,10 @@ from django.contrib.sessions.backends.base import UpdateError
 from django.shortcuts import resolve_url
 from django_htmx.http import HttpResponseClientRedirect
 
+from esbank_site.web.guards import Guard
 from esbank_site.web.middleware import DATABASE_TROUBLE
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from django.contrib.auth.models import AbstractBaseUser
     from django.contrib.sessions.backends.base import SessionBase
     from django.http import HttpRequest, HttpResponse
@@ -86,7 +85,7 @@ def start_the_clock(
     request.session[LAST_ACTIVITY] = now()
 
 
-class IdleSessionTimeoutMiddleware:
+class IdleSessionTimeoutMiddleware(Guard):
     """Sign out a user idle for longer than ``ESBANK_SESSION_IDLE_MINUTES``.
 
     Runs after ``LoginRequiredMiddleware``: anonymous visitors are sent to
@@ -95,9 +94,6 @@ class IdleSessionTimeoutMiddleware:
     as they would any other. A session without a time (made before this
     guard existed) starts its clock at its next request.
     """
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
@@ -112,13 +108,7 @@ class IdleSessionTimeoutMiddleware:
             record_activity(request.session, moment)
         return response
 
-    def process_view(
-        self,
-        request: HttpRequest,
-        view_func: Callable[..., Any],
-        view_args: list[Any],
-        view_kwargs: dict[str, Any],
-    ) -> HttpResponseBase | None:
+    def before_view(self, request: HttpRequest) -> HttpResponseBase | None:
         limit = settings.ESBANK_SESSION_IDLE_MINUTES * 60
         match = request.resolver_match
         if (
@@ -133,7 +123,7 @@ class IdleSessionTimeoutMiddleware:
         last = request.session.get(LAST_ACTIVITY)
         if isinstance(last, int | float) and moment - last > limit:
             logout(request)
-            if getattr(view_func, "login_required", True):
+            if match is None or getattr(match.func, "login_required", True):
                 return timed_out(request)
             return None
         polled = request.headers.get(POLL_HEADER) == "true"
