@@ -36,6 +36,11 @@ requirements: $(DEV_INSTALLED)
 	$(PIP_COMPILE) requirements.in
 	$(PIP_COMPILE) requirements-dev.in
 
+## audit: re-add every event of the local bank (make run's) and check the books
+.PHONY: audit
+audit: install
+	$(DEV_ENV) $(BIN)/python manage.py bank_audit
+
 ## run: migrate, add demo data if the bank is empty, serve http://127.0.0.1:8000
 run: install
 	$(DEV_ENV) $(BIN)/python manage.py migrate --noinput
