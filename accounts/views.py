@@ -22,7 +22,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import HttpResponseClientRefresh, trigger_client_event
+from django_htmx.http import HttpResponseClientRefresh, push_url, trigger_client_event
 
 from accounts import services
 from accounts.errors import AccountNotFoundError
@@ -55,6 +55,10 @@ if TYPE_CHECKING:
     from accounts.summaries import AccountSummary, RecordedEvent
 
 ACCOUNTS_PER_PAGE = 25
+# The id of the staff dashboard's search box (staff_dashboard.html).
+ACCOUNT_SEARCH_ID = "account-search"
+# A customer's accounts on each page of their dashboard.
+CUSTOMER_ACCOUNTS_PER_PAGE = MAX_PER_PAGE
 # Lines on each page of an account's statement (and points on its chart).
 STATEMENT_LINES = 20
 
@@ -115,6 +119,20 @@ class EventRow:
     has_snapshot: bool
 
 
+@dataclass(frozen=True)
+class SortColumn:
+    """A sortable column's header: its link, and how the list is sorted by it.
+
+    ``params`` is the query string a click asks for (the other direction,
+    if the list is sorted by this column already); ``direction`` is its
+    ``aria-sort``, ``ascending`` or ``descending``, or empty when the list
+    is sorted by another column.
+    """
+
+    params: str
+    direction: str
+
+
 # Pages.
 
 
@@ -142,7 +160,13 @@ def account_list_hx(request: HtmxHttpRequest) -> HttpResponse:
     """The dashboard's accounts panel: one's own, or every account for staff."""
     if request.user.is_staff:
         context = all_accounts_context(request)
-        return render(request, "accounts/_all_accounts.html", context)
+        response = render(request, "accounts/_all_accounts.html", context)
+        if request.htmx.trigger == ACCOUNT_SEARCH_ID:
+            # A search typed in the box: the address bar shows it on the
+            # dashboard, so a reload or a shared link lists the same.
+            dashboard = reverse("dashboard")
+            push_url(response, f"{dashboard}?{context['panel_params']}")
+        return response
     context = customer_accounts_context(request)
     return render(request, "accounts/_account_list.html", context)
 
@@ -171,7 +195,7 @@ def account_events(request: HtmxHttpRequest, account_id: UUID) -> HttpResponse:
     elif form.cleaned_data["version"] is not None:
         version = form.cleaned_data["version"]
     if version > latest:
-        raise Http404(f"Version {version} does not exist; the latest is {latest}.")
+        return _version_past_end(request, account_id, version, latest)
     snapshots = set(services.accounts().get_snapshot_versions(account_id))
     context = {
         "account": services.accounts().get_account(account_id, version=version),
@@ -190,6 +214,25 @@ def account_events(request: HtmxHttpRequest, account_id: UUID) -> HttpResponse:
         else "accounts/events.html"
     )
     return render(request, template, context, status=status)
+
+
+def _version_past_end(
+    request: HtmxHttpRequest, account_id: UUID, version: int, latest: int
+) -> HttpResponse:
+    """404 for a version the account has not reached, saying how far it goes.
+
+    A page in the site's frame with a link to the latest version; htmx gets
+    the notice alone, as for other trouble (``templates/_trouble.html``).
+    """
+    events = f"{latest} event{'' if latest == 1 else 's'}"
+    message = f"This account has only {events}; version {version} is past the latest."
+    context = {"status": HTTPStatus.NOT_FOUND, "message": message}
+    if _wants_fragment(request):
+        template = "_trouble.html"
+    else:
+        template = "accounts/version_past_end.html"
+        context["events_url"] = reverse("accounts:account_events", args=[account_id])
+    return render(request, template, context, status=HTTPStatus.NOT_FOUND)
 
 
 @require_POST
@@ -299,20 +342,32 @@ def close_account(request: HtmxHttpRequest, account_id: UUID) -> HttpResponse:
 
 
 def customer_accounts_context(request: HtmxHttpRequest) -> dict[str, Any]:
-    """The signed-in customer's accounts and their total, from one read."""
-    query = AccountsQuery(
+    """A page of the signed-in customer's accounts, oldest first, and their total.
+
+    The page, its count and the total of all the customer's accounts come
+    from one read; ``?page=`` is read and clamped as on the staff list.
+    """
+    query = AccountsQuery.from_params(
+        sort="-opened",  # the first opened first
+        page=request.GET.get("page"),
+        per_page=CUSTOMER_ACCOUNTS_PER_PAGE,
         owner=request.user.get_username(),
-        sort="opened",
-        descending=False,
-        per_page=MAX_PER_PAGE,
     )
-    page = services.accounts_list().get_accounts_page(query)
+    page = _accounts_page(query)
+    query = page.query
     return {
+        "accounts_page": page,
         "accounts": page.rows,
         "total": page.total_balance,
         "list_position": page.position,
         "list_behind": _list_behind(page),
         "open_form": OpenAccountForm(),
+        # The panel refreshes itself as the same page (the first: no query).
+        "panel_params": urlencode({"page": query.page}) if query.page > 1 else "",
+        "previous_params": urlencode({"page": query.page - 1}),
+        "next_params": urlencode({"page": query.page + 1}),
+        # The pager's links ask htmx for the panel alone.
+        "pager_hx_url": reverse("accounts:account_list_hx"),
     }
 
 
@@ -324,21 +379,23 @@ def all_accounts_context(request: HtmxHttpRequest) -> dict[str, Any]:
         request.GET.get("page"),
         ACCOUNTS_PER_PAGE,
     )
-    page = services.accounts_list().get_accounts_page(query)
-    if query.page > page.page_count:
-        # A page beyond the last is a stale link (accounts closed, a search
-        # narrowed) or a hand-edited one: the last page answers it, as
-        # Django's Paginator.get_page does, since neither is worth an error.
-        query = replace(query, page=page.page_count)
-        page = services.accounts_list().get_accounts_page(query)
+    page = _accounts_page(query)
+    query = page.query
     return {
         "accounts_page": page,
         "all_accounts": page.rows,
         "list_behind": _list_behind(page),
         "search": query.search,
         "sorted_by": query.sort,
-        "sort_params": {
-            key: _list_params(query, sort=sort, page=1)
+        "sort_columns": {
+            key: SortColumn(
+                params=_list_params(query, sort=sort, page=1),
+                direction=(
+                    ("descending" if query.descending else "ascending")
+                    if key == query.sort
+                    else ""
+                ),
+            )
             for key, sort in _next_sorts(query).items()
         },
         "panel_params": _list_params(query),
@@ -368,6 +425,21 @@ def _own_account(request: HtmxHttpRequest, account_id: UUID) -> AccountSummary:
     if not _owns(request, account):
         raise PermissionDenied
     return account
+
+
+def _accounts_page(query: AccountsQuery) -> AccountsPage:
+    """The page ``query`` asks for, or the last page if it asks beyond it.
+
+    A page beyond the last is a stale link (accounts closed, a search
+    narrowed) or a hand-edited one: the last page answers it, as Django's
+    Paginator.get_page does, since neither is worth an error. The page's
+    ``query`` says which page it is.
+    """
+    page = services.accounts_list().get_accounts_page(query)
+    if query.page > page.page_count:
+        query = replace(query, page=page.page_count)
+        page = services.accounts_list().get_accounts_page(query)
+    return page
 
 
 def _list_behind(page: AccountsPage) -> int:

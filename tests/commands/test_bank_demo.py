@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from io import StringIO
 
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 
+from accounts.errors import TooManyAccountsError
 from esbank_site.operations.audit import audit
 
 
@@ -30,6 +32,84 @@ def test_demo_creates_users_accounts_and_history_once(django_bank):
     call_command("bank_demo", stdout=StringIO())
     assert django_bank.accounts.recorder.max_notification_id() == head
     assert User.objects.count() == 3
+
+
+def report(out):
+    """The command's report: the lines from the one on users on."""
+    lines = out.getvalue().splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("Created ")]
+    assert len(starts) == 1, lines
+    return lines[starts[0] :]
+
+
+def movements_recorded(bank):
+    """How many of each movement the Accounts log holds, by event class."""
+    recorder = bank.accounts.recorder
+    head = recorder.max_notification_id() or 0
+    topics = [n.topic for n in recorder.select_notifications(1, head)]
+    return Counter(topic.rsplit(".", 1)[-1] for topic in topics)
+
+
+def test_demo_says_exactly_what_it_made_on_a_first_and_a_second_run(
+    site_bank, transactional_db
+):
+    User.objects.create_user("bob", password="his-own-1")
+    out = StringIO()
+    call_command("bank_demo", accounts=5, transactions=40, stdout=out)
+    first = report(out)
+    print("\n".join(first))
+    recorded = movements_recorded(site_bank)
+    assert recorded["Opened"] == 5
+    deposits = recorded["Deposited"] - 5  # less each account's opening deposit
+    withdrawals, transfers = recorded["Withdrawn"], recorded["TransferSent"]
+    made = deposits + withdrawals + transfers
+    assert 0 < made < 40  # some random movements were refused, and said so
+    assert first[:5] == [
+        "Created 2 users: alice, staff.",
+        "Already there, left as they were: bob.",
+        "Opened 5 accounts, each with an opening deposit.",
+        f"Made {made} movements of money: {deposits} deposits, "
+        f"{withdrawals} withdrawals, {transfers} transfers.",
+        f"{40 - made} random movements refused by the bank "
+        "(e.g. not enough money), as a customer's would be.",
+    ]
+    assert first[5:] == [
+        "Demo users (username / password):",
+        "  alice  / alice-demo-2026  (customer)",
+        "  bob    / (changed: not the demo password) (customer)",
+        "  staff  / staff-demo-2026  (staff)",
+    ]
+
+    head = site_bank.accounts.recorder.max_notification_id()
+    out = StringIO()
+    call_command("bank_demo", stdout=out)
+    second = report(out)
+    print("\n".join(second))
+    assert second == [
+        "Created 0 users.",
+        "Already there, left as they were: alice, bob, staff.",
+        "The bank already has 5 accounts: nothing added.",
+        "Demo users (username / password):",
+        "  alice  / alice-demo-2026  (customer)",
+        "  bob    / (changed: not the demo password) (customer)",
+        "  staff  / staff-demo-2026  (staff)",
+    ]
+    assert site_bank.accounts.recorder.max_notification_id() == head
+
+
+def test_demo_says_how_many_accounts_the_bank_refused_to_open(
+    site_bank, transactional_db
+):
+    site_bank.accounts.open_accounts.most = 2  # each of two customers
+    out = StringIO()
+    call_command("bank_demo", accounts=6, transactions=0, stdout=out)
+    assert report(out)[:4] == [
+        "Created 3 users: alice, bob, staff.",
+        "Opened 4 accounts, each with an opening deposit.",
+        f"The bank refused to open more: {TooManyAccountsError(2)}",
+        "Made 0 movements of money: 0 deposits, 0 withdrawals, 0 transfers.",
+    ]
+    assert site_bank.accounts.count_accounts() == 4
 
 
 def test_demo_refuses_too_few_accounts(django_bank):

@@ -155,23 +155,55 @@ def test_timeline_polls_and_keeps_the_chosen_version(staff_client, alice_account
     assert 'hx-trigger="balancesChanged from:body, every 3s"' in chosen
 
 
-@pytest.mark.parametrize("version", ["abc", "0", "-1", "1.5"])
+@pytest.mark.parametrize("headers", [{}, HX], ids=["page", "htmx"])
+@pytest.mark.parametrize("version", ["abc", "0", "-1", "1.5", "", "1e3"])
 def test_timeline_refuses_a_malformed_version_with_422(
-    staff_client, alice_account, version
+    staff_client, alice_account, version, headers
 ):
     response = staff_client.get(
-        f"/staff/accounts/{alice_account}/events/?version={version}"
+        f"/staff/accounts/{alice_account}/events/",
+        {"version": version},
+        headers=headers,
     )
-    assert response.status_code == 422
     html = response.content.decode()
-    assert 'class="form-errors"' in html
+    if version == "":
+        assert response.status_code == 200  # no version asked for: the latest
+    else:
+        assert response.status_code == 422
+        assert element(html, class_="form-errors").text
     # The latest state, still shown.
     assert element(html, id="state-version").text == "2"
+    assert ("<html" in html) == (not headers)
 
 
-def test_timeline_of_a_version_not_yet_reached_is_404(staff_client, alice_account):
-    response = staff_client.get(f"/staff/accounts/{alice_account}/events/?version=3")
+@pytest.mark.parametrize("version", [3, 999, 10**30])
+def test_timeline_of_a_version_not_yet_reached_is_a_404_page_saying_so(
+    staff_client, alice_account, version
+):
+    url = f"/staff/accounts/{alice_account}/events/"
+    response = staff_client.get(f"{url}?version={version}")
     assert response.status_code == 404
+    html = response.content.decode()
+    said = f"This account has only 2 events; version {version} is past the latest."
+    assert element(html, id="version-past-end").text == said
+    assert element(html, "a", id="latest-version")["href"] == url
+    # In the site's frame: its navigation and sign-out are there.
+    assert "<html" in html
+    assert 'action="/accounts/logout/"' in html
+    assert "No such version · Event Sourced Bank" in html
+
+
+def test_timeline_of_a_version_not_yet_reached_tells_htmx_in_a_notice(
+    staff_client, django_bank, alice_savings
+):
+    url = f"/staff/accounts/{alice_savings}/events/?version=999"
+    response = staff_client.get(url, headers=HX)
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert "<html" not in html
+    notice = element(html, role="alert", data_status="404")
+    said = "This account has only 1 event; version 999 is past the latest."
+    assert notice.text == said
 
 
 def test_timeline_of_a_missing_account_is_404(staff_client, django_bank):

@@ -2,11 +2,15 @@
 
 Idempotent: users are created only if missing, and money is moved only
 while the bank has no accounts yet, so ``make run`` can call it every time.
+What it says it made is counted as it goes (``DemoReport``): users created
+or already there, accounts opened, and each kind of movement made or
+refused.
 """
 
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +36,59 @@ DEMO_USERS = [
 ]
 CUSTOMERS = [username for username, _, is_staff, _ in DEMO_USERS if not is_staff]
 ACCOUNT_NAMES = ["Current", "Savings", "Holiday", "Household", "Rainy day"]
+MOVEMENTS = ["deposit", "withdraw", "transfer"]
+
+
+@dataclass
+class DemoReport:
+    """What one run did, counted as it was done."""
+
+    users_created: list[str] = field(default_factory=list)
+    users_existing: list[str] = field(default_factory=list)
+    # Users already there whose password is no longer the demo's.
+    passwords_changed: list[str] = field(default_factory=list)
+    accounts_before: int = 0
+    accounts_opened: int = 0
+    accounts_refused: str = ""  # why the bank refused to open the rest
+    made: dict[str, int] = field(default_factory=lambda: dict.fromkeys(MOVEMENTS, 0))
+    refused: int = 0
+
+    def lines(self) -> list[str]:
+        """The report, one sentence a line."""
+        lines = [
+            f"Created {_count(len(self.users_created), 'user')}"
+            + (f": {', '.join(self.users_created)}." if self.users_created else "."),
+        ]
+        if self.users_existing:
+            there = ", ".join(self.users_existing)
+            lines.append(f"Already there, left as they were: {there}.")
+        if self.accounts_before:
+            before = _count(self.accounts_before, "account")
+            lines.append(f"The bank already has {before}: nothing added.")
+            return lines
+        lines.append(
+            f"Opened {_count(self.accounts_opened, 'account')}, "
+            "each with an opening deposit."
+        )
+        if self.accounts_refused:
+            lines.append(f"The bank refused to open more: {self.accounts_refused}")
+        made = self.made
+        lines.append(
+            f"Made {_count(sum(made.values()), 'movement')} of money: "
+            f"{_count(made['deposit'], 'deposit')}, "
+            f"{_count(made['withdraw'], 'withdrawal')}, "
+            f"{_count(made['transfer'], 'transfer')}."
+        )
+        if self.refused:
+            lines.append(
+                f"{_count(self.refused, 'random movement')} refused by the bank "
+                "(e.g. not enough money), as a customer's would be."
+            )
+        return lines
+
+
+def _count(number: int, thing: str) -> str:
+    return f"{number} {thing}{'' if number == 1 else 's'}"
 
 
 class Command(BaseCommand):
@@ -64,20 +121,22 @@ class Command(BaseCommand):
         if options["accounts"] < 2 or options["transactions"] < 0:
             msg = "Use at least 2 accounts and a non-negative number of transactions."
             raise CommandError(msg)
-        create_demo_users()
+        report = DemoReport()
+        create_demo_users(report)
         bank = site_bank.get_bank()
         accounts = bank.accounts
-        existing = accounts.count_accounts()
-        if existing:
-            self.stdout.write(
-                f"The bank already has {existing} accounts; no new history."
-            )
-        else:
+        report.accounts_before = accounts.count_accounts()
+        if not report.accounts_before:
             rng = random.Random(options["seed"])  # noqa: S311 (demo data, not secrets)
-            account_ids = open_demo_accounts(accounts, options["accounts"])
-            self.move_money(accounts, account_ids, options["transactions"], rng)
+            account_ids = open_demo_accounts(accounts, options["accounts"], report)
+            if len(account_ids) >= 2:  # a transfer needs two accounts
+                self.move_money(
+                    accounts, account_ids, options["transactions"], rng, report
+                )
             bank.wait_until_processed()
-        self.print_credentials()
+        for line in report.lines():
+            self.stdout.write(self.style.SUCCESS(line))
+        self.print_credentials(report)
 
     def move_money(
         self,
@@ -85,27 +144,34 @@ class Command(BaseCommand):
         account_ids: list[UUID],
         count: int,
         rng: random.Random,
+        report: DemoReport,
     ) -> None:
         """Deposits, withdrawals and transfers, with a progress bar."""
         for done in range(1, count + 1):
-            make_random_movement(accounts, account_ids, rng)
+            make_random_movement(accounts, account_ids, rng, report)
             self.stdout.write(f"\r{progress_bar(done, count)}", ending="")
         if count:
             self.stdout.write("")
-        self.stdout.write(self.style.SUCCESS(f"Made {count} demo transactions."))
 
-    def print_credentials(self) -> None:
+    def print_credentials(self, report: DemoReport) -> None:
         self.stdout.write(self.style.SUCCESS("Demo users (username / password):"))
         for username, password, is_staff, _ in DEMO_USERS:
             role = "staff" if is_staff else "customer"
-            self.stdout.write(f"  {username:<6} / {password:<16} ({role})")
+            shown = password
+            if username in report.passwords_changed:
+                shown = "(changed: not the demo password)"
+            self.stdout.write(f"  {username:<6} / {shown:<16} ({role})")
 
 
-def create_demo_users() -> None:
+def create_demo_users(report: DemoReport) -> None:
     """Create the demo users that do not exist yet."""
     user_model = get_user_model()
     for username, password, is_staff, full_name in DEMO_USERS:
-        if user_model.objects.filter(username=username).exists():
+        existing = user_model.objects.filter(username=username).first()
+        if existing is not None:
+            report.users_existing.append(username)
+            if not existing.check_password(password):
+                report.passwords_changed.append(username)
             continue
         first_name, last_name = full_name.split(" ", 1)
         user_model.objects.create_user(
@@ -115,27 +181,42 @@ def create_demo_users() -> None:
             first_name=first_name,
             last_name=last_name,
         )
+        report.users_created.append(username)
 
 
-def open_demo_accounts(accounts: Accounts, count: int) -> list[UUID]:
-    """Open ``count`` accounts, round-robin among the customers, each funded."""
+def open_demo_accounts(
+    accounts: Accounts, count: int, report: DemoReport
+) -> list[UUID]:
+    """Open ``count`` accounts, round-robin among the customers, each funded.
+
+    Stops at the first refusal (e.g. more accounts than one customer may
+    hold open), and the report says why.
+    """
     account_ids = []
     for number in range(count):
         owner = CUSTOMERS[number % len(CUSTOMERS)]
         name = ACCOUNT_NAMES[(number // len(CUSTOMERS)) % len(ACCOUNT_NAMES)]
-        account_id = accounts.open_account(owner, name)
-        accounts.deposit(account_id, Decimal(500 + 250 * number))
+        try:
+            account_id = accounts.open_account(owner, name)
+        except BankError as refusal:
+            report.accounts_refused = str(refusal)
+            break
+        report.accounts_opened += 1
         account_ids.append(account_id)
+        accounts.deposit(account_id, Decimal(500 + 250 * number))
     return account_ids
 
 
 def make_random_movement(
-    accounts: Accounts, account_ids: list[UUID], rng: random.Random
+    accounts: Accounts,
+    account_ids: list[UUID],
+    rng: random.Random,
+    report: DemoReport,
 ) -> None:
-    """One deposit, withdrawal or transfer; refusals (e.g. no funds) are skipped."""
+    """One deposit, withdrawal or transfer; refusals (e.g. no funds) are counted."""
     source, target = rng.sample(account_ids, 2)
     amount = Decimal(rng.randint(100, 25_000)) / 100
-    kind = rng.choices(["deposit", "withdraw", "transfer"], weights=[3, 4, 3])[0]
+    kind = rng.choices(MOVEMENTS, weights=[3, 4, 3])[0]
     try:
         if kind == "deposit":
             accounts.deposit(source, amount)
@@ -144,4 +225,6 @@ def make_random_movement(
         else:
             accounts.transfer(source, target, amount)
     except BankError:
-        pass  # a real customer would have been refused too
+        report.refused += 1  # a real customer would have been refused too
+        return
+    report.made[kind] += 1
