@@ -281,6 +281,14 @@ ESBANK_BANK = "esbank_site.bank.get_bank"
 ESBANK_PROCESS_INLINE = env_flag("ESBANK_PROCESS_INLINE", default=True)
 ESBANK_POLL_INTERVAL = float(os.environ.get("ESBANK_POLL_INTERVAL", "2.0")) or None
 
+# Where the repository's files can be read in a browser (a forge's URL of
+# the tree, e.g. ending in /blob/main): the "How this works" disclosures
+# link into its docs/FEATURES.md. Empty: they show the path as text.
+ESBANK_SOURCE_URL = os.environ.get("ESBANK_SOURCE_URL", "").strip()
+if ESBANK_SOURCE_URL and not ESBANK_SOURCE_URL.startswith(("https://", "http://")):
+    msg = "ESBANK_SOURCE_URL must be an http:// or https:// URL."
+    raise ImproperlyConfigured(msg)
+
 # Encryption at rest of the events' state (AES-GCM): a base64 key of 16, 24
 # or 32 bytes; see the README for how to make one. Topics, ids and versions
 # stay readable. The key must stay the same for the life of the database.

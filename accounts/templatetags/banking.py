@@ -13,10 +13,12 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django import template
+from django.conf import settings
 from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.timezone import localtime
 
+from accounts.how_it_works import EXPLANATIONS
 from accounts.money import CENT, CURRENCY, format_money
 
 if TYPE_CHECKING:
@@ -92,6 +94,22 @@ def event_label(event_type: str) -> str:
         else:
             words.append(char)
     return "".join(words)
+
+
+@register.inclusion_tag("_how_it_works.html")
+def how_it_works(key: str) -> dict[str, Any]:
+    """A panel's "How this works" disclosure (texts in accounts/how_it_works.py).
+
+    Its link to docs/FEATURES.md points into ESBANK_SOURCE_URL, where the
+    repository can be read; with none set, the path is shown as text.
+    """
+    explanation = EXPLANATIONS[key]
+    source = getattr(settings, "ESBANK_SOURCE_URL", "")
+    return {
+        "key": key,
+        "explanation": explanation,
+        "doc_url": f"{source.rstrip('/')}/{explanation.doc}" if source else "",
+    }
 
 
 @dataclass(frozen=True)
