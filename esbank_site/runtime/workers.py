@@ -41,6 +41,7 @@ twice: the lock only spares them the wasted work and the conflicts.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -179,12 +180,8 @@ def worker_env(
     leader = connection_budget.LEADER
     env = eventsourcing_env(
         database,
-        connections=ConnectionSettings(
-            lock_timeout=connections.lock_timeout,
-            connect_timeout=connections.connect_timeout,
-            network_timeout=connections.network_timeout,
-            pool_size=1,
-            max_overflow=budget.max_overflow,
+        connections=dataclasses.replace(
+            connections, pool_size=1, max_overflow=budget.max_overflow
         ),
         cipher_key=cipher_key,
         compress=compress,
