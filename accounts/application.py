@@ -1,14 +1,10 @@
 """Accounts: the application (service layer) that owns every account.
 
 Each command loads an aggregate, calls one method on it and saves, as in
-the library's own examples. Queries return small frozen dataclasses, never
-aggregates, so nothing outside this module can change an account without
-going through a command.
-
-What makes the commands safe when requests race each other (retries, lock
-stripes, idempotent receipts, lost replies) is in ``accounts/commands.py``,
-and the paging of statements in ``accounts/statements.py``: skip both on a
-first read.
+the library's own examples. Queries return frozen dataclasses, never
+aggregates. What makes commands safe under racing requests is in
+``accounts/commands.py``, statement paging in ``accounts/statements.py``:
+skip both on a first read.
 """
 
 from __future__ import annotations
@@ -36,13 +32,12 @@ from accounts.domain import (
 )
 from accounts.errors import AccountNotFoundError, VersionNotFoundError
 from accounts.money import to_amount, to_overdraft_limit
+from accounts.number_book import NumberBook
 from accounts.only_accounts import project_account
 from accounts.statements import RecentStatement, read_statement_page
 from accounts.summaries import AccountSummary, RecordedEvent, summarise
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
-
     from eventsourcing.domain import DomainEvent
 
     from accounts.commands import Movement
@@ -58,14 +53,10 @@ class Accounts(Application):
 
     name = "Accounts"
     snapshotting_intervals: ClassVar = {Account: 50}
-    # Keep the accounts a process reads in the library's aggregate cache: a
-    # get then reads only the events recorded since it last read the account
-    # (one query), not the latest snapshot and every event after it. With
-    # fast-forward every get reads those newer events, so writes by other
-    # processes are never missed. The cache only ever holds what was read
-    # from the database, and hands out deep copies: a command's changes
-    # reach it once saved and read back, so a save refused by a conflict
-    # leaves nothing behind, and the retry reads the winner's events.
+    # The library's aggregate cache: a get reads only the events recorded
+    # since this process last read the account (fast-forward: other
+    # processes' writes are never missed). It holds only what was read from
+    # the database, so a save refused by a conflict leaves nothing behind.
     env: ClassVar = {
         "AGGREGATE_CACHE_MAXSIZE": str(ACCOUNTS_CACHED),
         "AGGREGATE_CACHE_FASTFORWARD": "y",
@@ -80,6 +71,7 @@ class Accounts(Application):
         # The site sets MAX_OPEN_ACCOUNTS from ESBANK_MAX_OPEN_ACCOUNTS.
         most = int(self.env.get("MAX_OPEN_ACCOUNTS") or 0)
         self.open_accounts = OpenAccountsLimit(most, self._get_account)
+        self.numbers = NumberBook(self.repository)
 
     # Commands.
 
@@ -90,10 +82,13 @@ class Accounts(Application):
         def open_account() -> UUID:
             owner_index = self._owner_index(owner)
             next_version = self.open_accounts.next_entry_version(owner_index)
-            account = Account.open(owner=owner, name=name)
-            # The account and its entries in the two lists, in one transaction.
+            account = Account.open(owner, name, number=self.numbers.draw())
+            # The account, its number and its entries in the two lists, in
+            # one transaction: a number taken meanwhile fails it, and the
+            # retry draws another.
             self.save(
                 account,
+                self.numbers.reservation(account),
                 self.account_index.trigger_event(account_id=account.id),
                 owner_index.trigger_event(next_version, account_id=account.id),
             )
@@ -145,18 +140,21 @@ class Accounts(Application):
         to_account_id: UUID,
         amount: Decimal | int | str,
         *,
+        description: str = "",
         idempotency_key: str | None = None,
     ) -> UUID:
         """Move money between two accounts atomically; return the transaction id."""
         amount = to_amount(amount)
+        description = clean_description(description)
 
         def transfer(movement: Movement) -> None:
             source = self._get_account(from_account_id)
             target = self._get_account(to_account_id)
-            source.send_transfer(amount, target, movement.transaction_id)
+            source.send_transfer(amount, target, movement.transaction_id, description)
             movement.save(source, target)  # both legs: one database transaction
 
-        command = f"transfer {from_account_id} {to_account_id} {amount}"
+        legs = f"{from_account_id} {to_account_id}"
+        command = f"transfer {legs} {amount} {description}"
         return self.commands.move_money(
             command, transfer, idempotency_key, from_account_id, to_account_id
         )
@@ -171,6 +169,18 @@ class Accounts(Application):
             self.save(account)
 
         self.commands.retrying(set_overdraft_limit, account_id)
+
+    def number_account(self, account_id: UUID) -> str:
+        """Give an account opened before numbers one; return its number."""
+
+        def number_account() -> str:
+            account = self._get_account(account_id)
+            if not account.number:
+                account.assign_number(self.numbers.draw())
+                self.save(account, self.numbers.reservation(account))
+            return account.number
+
+        return self.commands.retrying(number_account, account_id)
 
     def close_account(self, account_id: UUID) -> None:
         """Close an account whose balance is zero."""
@@ -197,12 +207,12 @@ class Accounts(Application):
         """The account now, or as it was at ``version``."""
         return summarise(self._get_account(account_id, version))
 
-    def get_account_at(self, account_id: UUID, moment: datetime) -> AccountSummary:
-        """The account as it was at ``moment``: time travel by timestamp.
+    def find_account(self, number: str) -> AccountSummary:
+        """The account numbered ``number`` (as typed: spaces allowed)."""
+        return self.get_account(self.numbers.account_id_of(number))
 
-        Finds the last event recorded at or before ``moment`` and rebuilds
-        the account at that event's version.
-        """
+    def get_account_at(self, account_id: UUID, moment: datetime) -> AccountSummary:
+        """The account as it was at ``moment``: at its last event by then."""
         versions = [
             e.originator_version
             for e in self._get_events(account_id)
@@ -214,10 +224,6 @@ class Accounts(Application):
             )
             raise AccountNotFoundError(account_id, msg)
         return self.get_account(account_id, version=versions[-1])
-
-    def get_accounts(self, account_ids: Iterable[UUID]) -> list[AccountSummary]:
-        """Several accounts, in the order asked."""
-        return [self.get_account(account_id) for account_id in account_ids]
 
     def count_accounts(self) -> int:
         """How many accounts were ever opened."""
@@ -236,12 +242,7 @@ class Accounts(Application):
         before: int | None = None,
         limit: int = 100,
     ) -> RecentStatement:
-        """The latest ``limit`` movements up to ``upto_version``, oldest first.
-
-        With ``before``, an older page: the latest ``limit`` movements
-        recorded before that version (one beyond ``upto_version`` asks for
-        the latest page). See ``accounts/statements.py``.
-        """
+        """The latest movements up to a version, oldest first: see statements.py."""
         if upto_version is None:
             upto_version = self._get_account(account_id).version
         last = upto_version if before is None else min(before - 1, upto_version)
@@ -266,12 +267,11 @@ class Accounts(Application):
         """The account, now or at ``version``, or AccountNotFoundError."""
         if version is not None and version < 1:
             raise VersionNotFoundError(account_id, version)
-        # Other things share the store (receipts, the lists of account ids):
+        # Other things share the store (receipts, numbers, lists of ids):
         # project_account refuses their events (accounts/only_accounts.py).
         try:
             if version is None:
-                # Copied from the aggregate cache while no command of this
-                # process changes it (see CommandRunner.holding).
+                # Copied from the cache in turn with commands (see holding).
                 with self.commands.holding(account_id):
                     account: object = self.repository.get(
                         account_id, projector_func=project_account
@@ -292,7 +292,7 @@ class Accounts(Application):
 
     def _get_events(self, account_id: UUID) -> list[DomainEvent]:
         events = cast("list[DomainEvent]", list(self.events.get(account_id)))
-        if not events or not isinstance(events[0], Account.Opened):  # type: ignore[attr-defined]
+        if not events or not isinstance(events[0], Account.Opened):
             raise AccountNotFoundError(account_id)
         return events
 

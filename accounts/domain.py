@@ -28,6 +28,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, DomainEvent, aggregate, event
 
+from accounts.account_numbers import is_well_formed
 from accounts.errors import (
     AccountClosedError,
     BalanceNotZeroError,
@@ -35,6 +36,7 @@ from accounts.errors import (
     CurrencyMismatchError,
     InsufficientFundsError,
     InvalidAccountNameError,
+    InvalidAccountNumberError,
     InvalidDescriptionError,
     OverdraftLimitError,
     SameAccountTransferError,
@@ -57,15 +59,37 @@ class Account(Aggregate):
     """A customer's current account: a balance in one currency.
 
     Version 2 of its state replaced the flag ``is_closed`` with ``status``
-    (``"open"`` or ``"closed"``); snapshots taken by version 1 are upcast by
-    ``upcast_v1_v2`` when they are read.
+    (``"open"`` or ``"closed"``), and version 3 added ``number``; snapshots
+    taken by older versions are upcast, one step at a time, when read.
     """
 
-    class_version = 2
+    class_version = 3
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
         state["status"] = CLOSED if state.pop("is_closed") else OPEN
+
+    @staticmethod
+    def upcast_v2_v3(state: dict[str, Any]) -> None:
+        state["number"] = ""  # numbered later, by NumberAssigned
+
+    class Opened(Aggregate.Created):
+        """The account was opened.
+
+        Version 2 added ``number``; accounts opened by version 1 are upcast
+        with none, and get one later (``NumberAssigned``).
+        """
+
+        owner: str
+        name: str
+        currency: str
+        number: str
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["number"] = ""
 
     class Deposited(Aggregate.Event):
         """Money paid in.
@@ -84,6 +108,38 @@ class Account(Aggregate):
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             state["description"] = ""
 
+    class TransferSent(Aggregate.Event):
+        """Money sent to another account: this account's leg of a transfer.
+
+        Version 2 added ``description`` (the payer's reference); older
+        transfers are upcast with an empty one. So is ``TransferReceived``.
+        """
+
+        amount: Decimal
+        to_account_id: UUID
+        transaction_id: UUID
+        description: str
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["description"] = ""
+
+    class TransferReceived(Aggregate.Event):
+        """Money received from another account: the other leg of a transfer."""
+
+        amount: Decimal
+        from_account_id: UUID
+        transaction_id: UUID
+        description: str
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["description"] = ""
+
     class Closed(Aggregate.Event):
         """The account was closed for good."""
 
@@ -93,19 +149,26 @@ class Account(Aggregate):
             aggregate.status = CLOSED
 
     @classmethod
-    def open(cls, owner: str, name: str, currency: str = CURRENCY) -> Account:
-        """Open a new, empty account for ``owner``."""
+    def open(
+        cls, owner: str, name: str, number: str, currency: str = CURRENCY
+    ) -> Account:
+        """Open a new, empty account for ``owner``, numbered ``number``."""
+        if not is_well_formed(number):
+            msg = f"{number!r} is not an account number."
+            raise InvalidAccountNumberError(msg)
         return cls(
             owner=clean_name(owner, "owner"),
             name=clean_name(name, "account name"),
             currency=currency,
+            number=number,
         )
 
-    @event("Opened")
-    def __init__(self, owner: str, name: str, currency: str) -> None:
+    @event(Opened)
+    def __init__(self, owner: str, name: str, currency: str, number: str) -> None:
         self.owner = owner
         self.name = name
         self.currency = currency
+        self.number = number
         self.balance = ZERO
         self.overdraft_limit = ZERO
         self.status = OPEN
@@ -135,7 +198,11 @@ class Account(Aggregate):
         self._withdrawn(amount=checked, transaction_id=transaction_id)
 
     def send_transfer(
-        self, amount: Decimal | int | str, to: Account, transaction_id: UUID
+        self,
+        amount: Decimal | int | str,
+        to: Account,
+        transaction_id: UUID,
+        description: str = "",
     ) -> None:
         """Debit this account and credit ``to``: the two legs of one transfer.
 
@@ -151,11 +218,18 @@ class Account(Aggregate):
             raise CurrencyMismatchError(msg)
         checked = to_amount(amount)
         self._check_can_debit(checked)
+        reference = clean_description(description)
         self._transfer_sent(
-            amount=checked, to_account_id=to.id, transaction_id=transaction_id
+            amount=checked,
+            to_account_id=to.id,
+            transaction_id=transaction_id,
+            description=reference,
         )
         to._transfer_received(
-            amount=checked, from_account_id=self.id, transaction_id=transaction_id
+            amount=checked,
+            from_account_id=self.id,
+            transaction_id=transaction_id,
+            description=reference,
         )
 
     def set_overdraft_limit(self, limit: Decimal | int | str) -> None:
@@ -168,6 +242,16 @@ class Account(Aggregate):
             )
             raise OverdraftLimitError(msg)
         self._overdraft_limit_set(limit=checked)
+
+    def assign_number(self, number: str) -> None:
+        """Number an account opened before accounts had numbers."""
+        if self.number:
+            msg = f"The account already has the number {self.number}."
+            raise InvalidAccountNumberError(msg)
+        if not is_well_formed(number):
+            msg = f"{number!r} is not an account number."
+            raise InvalidAccountNumberError(msg)
+        self._number_assigned(number=number)
 
     def close(self) -> None:
         """Close the account for good; only an empty account can be closed."""
@@ -198,17 +282,29 @@ class Account(Aggregate):
     def _withdrawn(self, amount: Decimal, transaction_id: UUID) -> None:
         self.balance -= amount
 
-    @event("TransferSent")
+    @event(TransferSent)
     def _transfer_sent(
-        self, amount: Decimal, to_account_id: UUID, transaction_id: UUID
+        self,
+        amount: Decimal,
+        to_account_id: UUID,
+        transaction_id: UUID,
+        description: str,
     ) -> None:
         self.balance -= amount
 
-    @event("TransferReceived")
+    @event(TransferReceived)
     def _transfer_received(
-        self, amount: Decimal, from_account_id: UUID, transaction_id: UUID
+        self,
+        amount: Decimal,
+        from_account_id: UUID,
+        transaction_id: UUID,
+        description: str,
     ) -> None:
         self.balance += amount
+
+    @event("NumberAssigned")
+    def _number_assigned(self, number: str) -> None:
+        self.number = number
 
     @event("OverdraftLimitSet")
     def _overdraft_limit_set(self, limit: Decimal) -> None:
@@ -216,13 +312,39 @@ class Account(Aggregate):
 
 
 # The event classes, named once so policies and views can refer to them.
-AccountOpened = Account.Opened  # type: ignore[attr-defined]
+AccountOpened = Account.Opened
 Deposited = Account.Deposited
 Withdrawn = Account.Withdrawn  # type: ignore[attr-defined]
-TransferSent = Account.TransferSent  # type: ignore[attr-defined]
-TransferReceived = Account.TransferReceived  # type: ignore[attr-defined]
+TransferSent = Account.TransferSent
+TransferReceived = Account.TransferReceived
 OverdraftLimitSet = Account.OverdraftLimitSet  # type: ignore[attr-defined]
+NumberAssigned = Account.NumberAssigned  # type: ignore[attr-defined]
 AccountClosed = Account.Closed
+
+
+class AccountNumber(Aggregate):
+    """One account number, taken by one account: set validation.
+
+    "No two accounts share a number" is a rule about the set of all
+    accounts, which no single Account can check. Its id is derived from the
+    number and it is saved in the same transaction as the account it
+    numbers, so the event store's uniqueness of (id, version) refuses a
+    second account with the same number, whichever process opens it: the
+    command then tries again with another number. Reading it back by id
+    finds the account a number belongs to, with no index to keep.
+    """
+
+    @staticmethod
+    def create_id(number: str) -> UUID:
+        return uuid5(BANK_NAMESPACE, f"account-number:{number}")
+
+    @event("Reserved")
+    def __init__(self, number: str, account_id: UUID) -> None:
+        self.number = number
+        self.account_id = account_id
+
+
+AccountNumberReserved = AccountNumber.Reserved  # type: ignore[attr-defined]
 
 
 @aggregate(created_event_name="Issued")

@@ -25,6 +25,10 @@ class InvalidDescriptionError(BankError):
     """Raised when a deposit's description is unreadable or too long."""
 
 
+class InvalidAccountNumberError(BankError):
+    """Not an account number: the wrong length, or a digit mistyped."""
+
+
 class AccountNotFoundError(BankError):
     """Raised when no account has the given id."""
 

@@ -97,7 +97,8 @@ class AccountsSummary:
 class AccountsQuery:
     """What a page of the list asks for; only known sorts get this far.
 
-    ``search`` matches owners and names containing it, in any case;
+    ``search`` matches owners and names containing it, in any case, and
+    account numbers containing its digits (spaces ignored);
     ``owner`` keeps one owner's accounts only (exactly that owner).
     """
 
@@ -255,6 +256,17 @@ class AccountsListView(TrackingRecorder, ABC):
         """Mark an account closed."""
 
     @abstractmethod
+    def record_number(
+        self,
+        account_id: UUID,
+        number: str,
+        version: int,
+        at: datetime,
+        tracking: Tracking,
+    ) -> None:
+        """Give a row the number its account was assigned."""
+
+    @abstractmethod
     def get_accounts_page(self, query: AccountsQuery) -> AccountsPage:
         """One page of the list, its count, total and position, all consistent."""
 
@@ -309,8 +321,10 @@ class AccountsListProjection(Projection[AccountsListView]):
 
     @process_event.register(account_events.ReceiptIssued)
     @process_event.register(account_events.AccountIndexed)
+    @process_event.register(account_events.AccountNumberReserved)
     def _position_only(self, domain_event: Any, tracking: Tracking) -> None:
-        """Events that change no row (receipts, index entries) move the position."""
+        """Events that change no row (receipts, index entries, number
+        reservations) only move the position."""
         self._settle_held_back_leg(tracking)
         self.view.insert_tracking(tracking)
 
@@ -375,6 +389,17 @@ class AccountsListProjection(Projection[AccountsListView]):
         self.view.record_overdraft_limit(
             domain_event.originator_id,
             domain_event.limit,
+            domain_event.originator_version,
+            domain_event.timestamp,
+            tracking,
+        )
+
+    @process_event.register(account_events.NumberAssigned)
+    def _numbered(self, domain_event: Any, tracking: Tracking) -> None:
+        self._settle_held_back_leg(tracking)
+        self.view.record_number(
+            domain_event.originator_id,
+            domain_event.number,
             domain_event.originator_version,
             domain_event.timestamp,
             tracking,

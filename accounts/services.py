@@ -14,7 +14,11 @@ from typing import TYPE_CHECKING, Protocol, cast
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from accounts.errors import AccountNotFoundError
+
 if TYPE_CHECKING:
+    from uuid import UUID
+
     from accounts.application import Accounts
     from accounts.projections import AccountsListView
 
@@ -47,3 +51,25 @@ def accounts_lag(position: int) -> int:
     """How many Accounts events a read model at ``position`` has yet to see."""
     head = accounts().recorder.max_notification_id() or 0
     return max(0, head - position)
+
+
+# An account's number never changes once it has one (Account.assign_number
+# refuses a second), so a number read is kept for the life of the process:
+# lists of events and transactions name many accounts on every refresh.
+_NUMBERS_KEPT = 20_000
+_numbers: dict[UUID, str] = {}
+
+
+def account_number(account_id: UUID) -> str:
+    """The account's number ("" if it has none yet, or there is no such account)."""
+    number = _numbers.get(account_id)
+    if number is None:
+        try:
+            number = accounts().get_account(account_id).number
+        except AccountNotFoundError:
+            return ""
+        if number:
+            if len(_numbers) >= _NUMBERS_KEPT:
+                _numbers.clear()
+            _numbers[account_id] = number
+    return number

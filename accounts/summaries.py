@@ -34,6 +34,9 @@ class AccountSummary:
     version: int
     opened_at: datetime
     last_activity_at: datetime
+    # Eight digits (accounts/account_numbers.py); "" until an account opened
+    # before numbers existed is given one.
+    number: str = ""
 
     @property
     def available(self) -> Decimal:
@@ -78,6 +81,7 @@ def opened(domain_event: Any) -> AccountSummary:
         version=domain_event.originator_version,
         opened_at=domain_event.timestamp,
         last_activity_at=domain_event.timestamp,
+        number=domain_event.number,
     )
 
 
@@ -94,4 +98,5 @@ def summarise(account: Account) -> AccountSummary:
         version=account.version,
         opened_at=account.created_on,
         last_activity_at=account.modified_on,
+        number=account.number,
     )

@@ -17,7 +17,7 @@ from uuid import uuid4
 
 from eventsourcing.domain import Aggregate
 
-from accounts.domain import Account
+from accounts.domain import Account, AccountNumber
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -46,11 +46,18 @@ def open_accounts(
     owner_versions = {owner: _next_version(log) for owner, log in owner_logs.items()}
     ids: list[UUID] = []
     for start in range(0, count, batch):
-        pending: list[Account | DomainEvent] = []
+        pending: list[Account | AccountNumber | DomainEvent] = []
         for number in range(start, min(count, start + batch)):
             owner = owners[number % len(owners)]
-            account = Account.open(owner=owner, name=f"Account {number + 1}")
+            account = Account.open(
+                owner=owner,
+                name=f"Account {number + 1}",
+                number=accounts.numbers.draw(),
+            )
+            # A number drawn twice in one batch fails the save: as rare as
+            # two customers opening accounts with the same number.
             pending.append(account)
+            pending.append(accounts.numbers.reservation(account))
             pending.append(
                 accounts.account_index.trigger_event(
                     next_originator_version=all_version, account_id=account.id

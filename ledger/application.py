@@ -47,6 +47,8 @@ NOT_A_TRANSACTION = (
     | account_events.AccountClosed
     | account_events.ReceiptIssued
     | account_events.AccountIndexed
+    | account_events.NumberAssigned
+    | account_events.AccountNumberReserved
 )
 
 

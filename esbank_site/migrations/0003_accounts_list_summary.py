@@ -21,25 +21,11 @@ from django.db import migrations
 
 
 def add_up_accounts_list(apps: Any, schema_editor: Any) -> None:
-    from django.conf import settings  # noqa: PLC0415
-
-    from esbank_site.persistence.environment import (  # noqa: PLC0415
-        eventsourcing_env,
-    )
-    from esbank_site.persistence.read_models import (  # noqa: PLC0415
-        construct_accounts_list,
+    from esbank_site.persistence.read_models.migrating import (  # noqa: PLC0415
+        change_accounts_list,
     )
 
-    env = eventsourcing_env(
-        schema_editor.connection.settings_dict,
-        create_tables=True,
-        cipher_key=settings.ESBANK_CIPHER_KEY,
-    )
-    factory, projection = construct_accounts_list(env)
-    try:
-        projection.view.recount_summary()
-    finally:
-        factory.close()
+    change_accounts_list(schema_editor, lambda view: view.recount_summary())
 
 
 class Migration(migrations.Migration):

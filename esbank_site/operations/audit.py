@@ -161,8 +161,10 @@ class Books:
 
     @fold.register(account_events.ReceiptIssued)
     @fold.register(account_events.AccountIndexed)
+    @fold.register(account_events.AccountNumberReserved)
+    @fold.register(account_events.NumberAssigned)
     def _moves_nothing(self, domain_event: Any) -> None:
-        """Receipts and index entries belong to no account's balance."""
+        """Receipts, index entries and numbers belong to no account's balance."""
 
     @fold.register(account_events.AccountOpened)
     def _opened(self, domain_event: Any) -> None:

@@ -111,8 +111,14 @@ def fold_row(domain_event: Any, row: AccountSummary | None) -> AccountSummary | 
 
 @fold_row.register(account_events.ReceiptIssued)
 @fold_row.register(account_events.AccountIndexed)
+@fold_row.register(account_events.AccountNumberReserved)
 def _no_row(domain_event: Any, row: AccountSummary | None) -> None:
-    """Receipts and index entries are no account's."""
+    """Receipts, index entries and number reservations are no account's."""
+
+
+@fold_row.register(account_events.NumberAssigned)
+def _numbered(domain_event: Any, row: AccountSummary | None) -> AccountSummary | None:
+    return _changed(domain_event, row, number=domain_event.number)
 
 
 @fold_row.register(account_events.AccountOpened)

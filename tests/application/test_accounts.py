@@ -93,11 +93,13 @@ def test_statement_lists_movements_with_running_balance(bank, ada):
 def test_history_shows_every_stored_event_with_its_data(bank, ada):
     history = bank.accounts.get_history(ada)
     assert [(e.version, e.type) for e in history] == [(1, "Opened"), (2, "Deposited")]
+    number = bank.accounts.get_account(ada).number
     assert history[0].data == {
         "originator_topic": "accounts.domain:Account",
         "owner": "ada",
         "name": "Current",
         "currency": "GBP",
+        "number": number,
     }
     assert history[1].data["amount"] == Decimal("100.00")
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from eventsourcing.domain import Aggregate, DomainEvent
 
-from accounts.domain import Account, AccountIndexed, Receipt
+from accounts.domain import Account, AccountIndexed, AccountNumber, Receipt
 from accounts.projections import AccountsListProjection
 from accounts.statements import statement_line
 from esbank_site.operations.audit import Books
@@ -42,9 +42,14 @@ def event_classes(aggregate_class: type[Any]) -> set[type[DomainEvent]]:
 
 
 ACCOUNT_EVENTS = event_classes(Account)
-# What the Accounts notification log holds: account events, receipts, and
-# the entries of the event-sourced lists of accounts.
-ACCOUNTS_LOG_EVENTS = ACCOUNT_EVENTS | event_classes(Receipt) | {AccountIndexed}
+# What the Accounts notification log holds: account events, receipts, number
+# reservations, and the entries of the event-sourced lists of accounts.
+ACCOUNTS_LOG_EVENTS = (
+    ACCOUNT_EVENTS
+    | event_classes(Receipt)
+    | event_classes(AccountNumber)
+    | {AccountIndexed}
+)
 
 
 def method_dispatcher(cls: type[Any], name: str) -> Any:
@@ -96,7 +101,9 @@ def test_every_event_class_of_every_aggregate_is_found() -> None:
         "Account.TransferReceived",
         "Account.OverdraftLimitSet",
         "Account.Closed",
+        "Account.NumberAssigned",
         "Receipt.Issued",
+        "AccountNumber.Reserved",
         "AccountIndexed",
     }
 

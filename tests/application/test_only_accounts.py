@@ -47,7 +47,6 @@ def uses(bank: Bank, own: UUID) -> dict[str, Callable[[UUID], object]]:
     return {
         "get_account": accounts.get_account,
         "get_account at version 1": lambda i: accounts.get_account(i, version=1),
-        "get_accounts": lambda i: accounts.get_accounts([i]),
         "get_history": accounts.get_history,
         "get_recent_statement": accounts.get_recent_statement,
         "take_snapshot_now": accounts.take_snapshot_now,

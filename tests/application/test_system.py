@@ -45,6 +45,7 @@ def test_accounts_log_holds_only_account_events_and_each_app_has_its_own(bank):
         "accounts.domain:Account.Opened",
         "accounts.domain:Account.Deposited",
         "accounts.domain:AccountIndexed",
+        "accounts.domain:AccountNumber.Reserved",
         "accounts.domain:Receipt.Issued",
     }
     assert topics(bank.ledger()) == {

@@ -27,14 +27,14 @@ def event_types(aggregate):
 
 @pytest.fixture
 def account():
-    account = Account.open(owner="ada", name="Current")
+    account = Account.open(owner="ada", name="Current", number="12345674")
     account.deposit("100.00", uuid4())
     account.collect_events()
     return account
 
 
 def test_open_account_is_empty_and_in_pounds():
-    account = Account.open(owner=" ada ", name="Current")
+    account = Account.open(owner=" ada ", name="Current", number="12345674")
     assert (account.owner, account.name, account.currency) == ("ada", "Current", "GBP")
     assert account.balance == Decimal("0.00")
     assert event_types(account) == ["Opened"]
@@ -45,7 +45,7 @@ def test_open_account_is_empty_and_in_pounds():
 )
 def test_open_refuses_empty_or_long_names(owner, name):
     with pytest.raises(InvalidAccountNameError):
-        Account.open(owner=owner, name=name)
+        Account.open(owner=owner, name=name, number="12345674")
 
 
 def test_deposit_and_withdraw_move_the_balance(account):
@@ -86,7 +86,7 @@ def test_invalid_amount_records_no_event(account):
 
 
 def test_transfer_records_both_legs_with_one_transaction_id(account):
-    other = Account.open(owner="bob", name="Savings")
+    other = Account.open(owner="bob", name="Savings", number="12345674")
     other.collect_events()
     transaction_id = uuid4()
     account.send_transfer("40", other, transaction_id)
@@ -108,7 +108,7 @@ def test_transfer_to_self_is_refused(account):
 
 
 def test_transfer_to_closed_account_is_refused_before_any_event(account):
-    other = Account.open(owner="bob", name="Savings")
+    other = Account.open(owner="bob", name="Savings", number="12345674")
     other.close()
     other.collect_events()
     with pytest.raises(AccountClosedError):
@@ -135,7 +135,7 @@ def test_close_requires_zero_balance_and_then_refuses_everything(account):
 
 
 def test_account_is_rebuilt_from_its_events_without_rerunning_guards():
-    account = Account.open(owner="ada", name="Current")
+    account = Account.open(owner="ada", name="Current", number="12345674")
     account.deposit("10", uuid4())
     account.set_overdraft_limit("5")
     account.withdraw("15", uuid4())
@@ -166,14 +166,14 @@ def test_a_receipt_can_be_deep_copied_as_the_aggregate_cache_does():
 
 
 def test_deposit_keeps_a_trimmed_description():
-    account = Account.open(owner="ada", name="Current")
+    account = Account.open(owner="ada", name="Current", number="12345674")
     account.deposit("5", uuid4(), "  Salary November ")
     deposited = account.collect_events()[-1]
     assert deposited.description == "Salary November"
 
 
 def test_overlong_description_is_refused():
-    account = Account.open(owner="ada", name="Current")
+    account = Account.open(owner="ada", name="Current", number="12345674")
     account.collect_events()
     with pytest.raises(InvalidDescriptionError):
         account.deposit("5", uuid4(), "x" * 141)
@@ -181,7 +181,7 @@ def test_overlong_description_is_refused():
 
 
 def test_closing_is_an_explicit_event_class_that_sets_status():
-    account = Account.open(owner="ada", name="Current")
+    account = Account.open(owner="ada", name="Current", number="12345674")
     account.close()
     [_, closed] = account.collect_events()
     assert type(closed) is Account.Closed

@@ -75,14 +75,14 @@ READABLE = [
 @pytest.mark.parametrize("text", BLANK.values(), ids=BLANK.keys())
 def test_names_that_would_show_as_blank_are_refused(text):
     with pytest.raises(InvalidAccountNameError, match="would show as blank"):
-        Account.open(owner="ada", name=text)
+        Account.open(owner="ada", name=text, number="12345674")
     with pytest.raises(InvalidAccountNameError, match="would show as blank"):
         clean_name(f"  {text}  ", "account name")
 
 
 @pytest.mark.parametrize("text", BLANK.values(), ids=BLANK.keys())
 def test_references_that_would_show_as_blank_are_refused(text):
-    account = Account.open(owner="ada", name="Current")
+    account = Account.open(owner="ada", name="Current", number="12345674")
     account.collect_events()
     with pytest.raises(InvalidDescriptionError, match="would show as blank"):
         account.deposit("10.00", uuid4(), text)
@@ -93,8 +93,8 @@ def test_references_that_would_show_as_blank_are_refused(text):
 @pytest.mark.parametrize("text", REVERSING.values(), ids=REVERSING.keys())
 def test_names_and_references_that_reverse_text_are_refused(text):
     with pytest.raises(InvalidAccountNameError, match="reverses text direction"):
-        Account.open(owner="ada", name=text)
-    account = Account.open(owner="ada", name="Current")
+        Account.open(owner="ada", name=text, number="12345674")
+    account = Account.open(owner="ada", name="Current", number="12345674")
     account.collect_events()
     with pytest.raises(InvalidDescriptionError, match="reverses text direction"):
         account.deposit("10.00", uuid4(), text)
@@ -104,7 +104,7 @@ def test_names_and_references_that_reverse_text_are_refused(text):
 @pytest.mark.parametrize("text", CONTROLS.values(), ids=CONTROLS.keys())
 def test_control_characters_inside_text_are_refused(text):
     with pytest.raises(InvalidAccountNameError, match="control character"):
-        Account.open(owner="ada", name=text)
+        Account.open(owner="ada", name=text, number="12345674")
     with pytest.raises(InvalidDescriptionError, match="control character"):
         clean_description(text)
 
@@ -121,7 +121,7 @@ def test_the_refusal_names_the_character_and_what_it_is_about():
 
 @pytest.mark.parametrize("text", READABLE)
 def test_readable_names_and_references_are_kept_as_typed(text):
-    account = Account.open(owner="ada", name=text)
+    account = Account.open(owner="ada", name=text, number="12345674")
     assert account.name == text
     account.deposit("1.00", uuid4(), text[:140])
     assert account.balance == 1

@@ -65,7 +65,7 @@ def test_prints_every_notification_once_in_order(feed_url, history):
         user_logged_in.disconnect(count)
 
     notifications = recorded(history)
-    assert printed_ids(out) == [n.id for n in notifications] == list(range(1, 15))
+    assert printed_ids(out) == [n.id for n in notifications] == list(range(1, 17))
     lines = out.splitlines()
     for line, notification in zip(lines, notifications, strict=False):
         assert notification.topic in line
@@ -74,7 +74,7 @@ def test_prints_every_notification_once_in_order(feed_url, history):
         )
     assert '"amount": "1.25"' in out  # decoded state of the first deposit
     assert "_row" not in out  # the bank's own mapper checked and removed it
-    assert lines[-1] == "Read 14 notifications, up to 14."
+    assert lines[-1] == "Read 16 notifications, up to 16."
     assert err == ""
     # Two sections, one password check: the client kept the session cookie.
     assert logins == ["feeder"]
@@ -82,20 +82,20 @@ def test_prints_every_notification_once_in_order(feed_url, history):
 
 def test_starts_from_a_given_position(feed_url, history):
     out, _ = follow(feed_url, "--from", "12")
-    assert printed_ids(out) == [12, 13, 14]
-    out, _ = follow(feed_url, "--from", "14")
-    assert out.splitlines()[-1] == "Read 1 notification, up to 14."
+    assert printed_ids(out) == [12, 13, 14, 15, 16]
+    out, _ = follow(feed_url, "--from", "16")
+    assert out.splitlines()[-1] == "Read 1 notification, up to 16."
 
 
 def test_mirror_copies_every_notification_and_resumes(feed_url, history, tmp_path):
     mirror = tmp_path / "accounts.jsonl"
     out, _ = follow(feed_url, "--mirror", str(mirror))
-    assert printed_ids(out) == list(range(1, 15))
-    assert out.splitlines()[-1].endswith(f"{mirror} ends at notification 14.")
+    assert printed_ids(out) == list(range(1, 17))
+    assert out.splitlines()[-1].endswith(f"{mirror} ends at notification 16.")
 
     record_history(history, owner="dave")
     out, _ = follow(feed_url, "--mirror", str(mirror))
-    assert printed_ids(out) == list(range(15, 29))
+    assert printed_ids(out) == list(range(17, 33))
 
     out, _ = follow(feed_url, "--mirror", str(mirror))
     assert printed_ids(out) == []
@@ -103,7 +103,7 @@ def test_mirror_copies_every_notification_and_resumes(feed_url, history, tmp_pat
 
     mirrored = [json.loads(line) for line in mirror.read_text().splitlines()]
     assert mirrored == [notification_to_json(n) for n in recorded(history)]
-    assert len(mirrored) == 28
+    assert len(mirrored) == 32
 
 
 def test_a_mirror_refuses_a_start_that_would_skip_or_repeat(
@@ -111,7 +111,7 @@ def test_a_mirror_refuses_a_start_that_would_skip_or_repeat(
 ):
     mirror = tmp_path / "accounts.jsonl"
     follow(feed_url, "--mirror", str(mirror), "--from", "1")
-    with pytest.raises(CommandError, match="resumes from 15, not 3: leave out --from"):
+    with pytest.raises(CommandError, match="resumes from 17, not 3: leave out --from"):
         follow(feed_url, "--mirror", str(mirror), "--from", "3")
 
 
@@ -128,9 +128,9 @@ def test_follows_new_events_until_sigterm(feed_url, history):
 
     def meanwhile() -> None:
         deadline = time.monotonic() + 20
-        if wait_for(14, deadline):
+        if wait_for(16, deadline):
             record_history(history, owner="dave")
-            wait_for(28, deadline)
+            wait_for(32, deadline)
         os.kill(os.getpid(), signal.SIGTERM)
 
     thread = threading.Thread(target=meanwhile)
@@ -149,9 +149,9 @@ def test_follows_new_events_until_sigterm(feed_url, history):
         )
     finally:
         thread.join()
-    assert printed_ids(out.getvalue()) == list(range(1, 29))
+    assert printed_ids(out.getvalue()) == list(range(1, 33))
     assert out.getvalue().splitlines()[-1] == (
-        "Stopped. Read 28 notifications, up to 28."
+        "Stopped. Read 32 notifications, up to 32."
     )
     assert signal.getsignal(signal.SIGTERM) is previous_handler
 

@@ -43,7 +43,7 @@ def accounts():
     for number in range(4):
         account_id = accounts.open_account("dora", f"Pot {number}")
         accounts.deposit(account_id, Decimal("12.50"))
-    yield accounts  # 16 notifications
+    yield accounts  # 20 notifications
     accounts.close()
 
 
@@ -73,14 +73,14 @@ def test_every_notification_is_handed_on_once_in_order(accounts):
         on_notification=seen.append,
         stopping=threading.Event(),
     )
-    assert [n.id for n in seen] == list(range(1, 17))
-    assert (progress.count, progress.last_id, progress.stopped) == (16, 16, False)
+    assert [n.id for n in seen] == list(range(1, 21))
+    assert (progress.count, progress.last_id, progress.stopped) == (20, 20, False)
 
 
 def test_nothing_new_is_no_progress(accounts):
     progress = follow_log(
         accounts.notification_log,
-        start=17,
+        start=21,
         on_notification=pytest.fail,
         stopping=threading.Event(),
     )
@@ -93,10 +93,10 @@ def test_following_polls_for_new_notifications_until_stopped(accounts):
 
     def on_notification(notification):
         seen.append(notification.id)
-        if notification.id == 16:
+        if notification.id == 20:
             # New events arrive while the follower waits at the end.
             accounts.open_account("eve", "Later")
-        if notification.id == 19:
+        if notification.id == 24:
             stopping.set()
 
     progress = follow_log(
@@ -107,7 +107,7 @@ def test_following_polls_for_new_notifications_until_stopped(accounts):
         follow=True,
         poll_interval=0.01,
     )
-    assert seen == list(range(1, 20))
+    assert seen == list(range(1, 25))
     assert progress.stopped
 
 
@@ -119,10 +119,10 @@ def test_a_follower_retries_transient_errors_once_the_feed_has_answered(accounts
 
     def on_notification(notification):
         seen.append(notification.id)
-        if notification.id == 16:
+        if notification.id == 20:
             log.failures.append(FeedUnavailableError("503"))
             accounts.open_account("eve", "Later")
-        if notification.id == 19:
+        if notification.id == 24:
             stopping.set()
 
     follow_log(
@@ -134,7 +134,7 @@ def test_a_follower_retries_transient_errors_once_the_feed_has_answered(accounts
         poll_interval=0.01,
         on_retry=retries.append,
     )
-    assert seen == list(range(1, 20))
+    assert seen == list(range(1, 25))
     assert [str(error) for error in retries] == ["503"]
 
 
@@ -282,9 +282,10 @@ def test_the_last_line_is_found_across_read_chunks(accounts, tmp_path):
 
 
 def test_state_copied_from_another_event_is_reported(accounts):
-    [opened, _, _, _, other_opened] = accounts.notification_log.select(1, 5)
+    # Each account: Opened, its number, two index entries, a deposit.
+    [opened, *_, other_opened] = accounts.notification_log.select(1, 6)
     copied = type(opened)(
-        id=5,
+        id=6,
         originator_id=other_opened.originator_id,
         originator_version=1,
         topic=opened.topic,

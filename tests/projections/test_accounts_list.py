@@ -246,6 +246,7 @@ def test_an_event_for_an_account_it_never_saw_is_refused_untracked(bank):
         amount=Decimal("1.00"),
         from_account_id=uuid.uuid4(),
         transaction_id=uuid.uuid4(),
+        description="",
     )
     with pytest.raises(ReadModelError, match=str(stray.originator_id)):
         bank.accounts_list_projection.process_event(

@@ -37,6 +37,9 @@ DEMO_USERS = [
 CUSTOMERS = [username for username, _, is_staff, _ in DEMO_USERS if not is_staff]
 ACCOUNT_NAMES = ["Current", "Savings", "Holiday", "Household", "Rainy day"]
 MOVEMENTS = ["deposit", "withdraw", "transfer"]
+# References on the statements, as customers would write them ("" for none).
+DEPOSIT_REFERENCES = ["", "Salary", "Refund", "Cash", "Birthday money"]
+TRANSFER_REFERENCES = ["", "Rent", "Dinner", "Savings", "Thanks!", "Tickets"]
 
 
 @dataclass
@@ -203,7 +206,7 @@ def open_demo_accounts(
             break
         report.accounts_opened += 1
         account_ids.append(account_id)
-        accounts.deposit(account_id, Decimal(500 + 250 * number))
+        accounts.deposit(account_id, Decimal(500 + 250 * number), description="Salary")
     return account_ids
 
 
@@ -219,11 +222,12 @@ def make_random_movement(
     kind = rng.choices(MOVEMENTS, weights=[3, 4, 3])[0]
     try:
         if kind == "deposit":
-            accounts.deposit(source, amount)
+            accounts.deposit(source, amount, description=rng.choice(DEPOSIT_REFERENCES))
         elif kind == "withdraw":
             accounts.withdraw(source, amount)
         else:
-            accounts.transfer(source, target, amount)
+            reference = rng.choice(TRANSFER_REFERENCES)
+            accounts.transfer(source, target, amount, description=reference)
     except BankError:
         report.refused += 1  # a real customer would have been refused too
         return

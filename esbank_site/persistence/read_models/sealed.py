@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from accounts.account_numbers import number_search
 from accounts.money import CENT
 from accounts.projections import (
     AccountsPage,
@@ -56,6 +57,7 @@ class RowSeal:
             "opened_at": row.opened_at.isoformat(),
             "last_activity_at": row.last_activity_at.isoformat(),
             "version": row.version,
+            "number": row.number,
         }
         return self.cipher.encrypt(json.dumps(data).encode())
 
@@ -76,6 +78,7 @@ class RowSeal:
             opened_at=datetime.fromisoformat(data["opened_at"]),
             last_activity_at=datetime.fromisoformat(data["last_activity_at"]),
             version=version,
+            number=data.get("number", ""),  # rows sealed before numbers had none
         )
 
     def seal_summary(self, summary: AccountsSummary) -> bytes:
@@ -118,7 +121,11 @@ def page_in_memory(
     matched = [
         row
         for row in every
-        if (search in row.owner.casefold() or search in row.name.casefold())
+        if (
+            search in row.owner.casefold()
+            or search in row.name.casefold()
+            or number_search(search) in row.number
+        )
         and query.owner in (None, row.owner)
     ]
     matched.sort(key=SORT_KEYS[query.sort], reverse=query.descending)

@@ -29,8 +29,9 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, PersistenceError
 
+from accounts.account_numbers import number_search
 from accounts.money import ZERO
 from accounts.projections import (
     LEADER_NAME,
@@ -84,6 +85,7 @@ COLUMNS = [
     "last_activity_at",
     "version",
     "sealed",
+    "number",  # last: added to existing tables by migration 0004
 ]
 REBUILD_INFIX = "_rebuild"
 
@@ -165,7 +167,7 @@ class AccountsListTables(AccountsListView):
             "UPDATE {rows} SET balance = :balance, "
             "overdraft_limit = :overdraft_limit, is_closed = :is_closed, "
             "last_activity_at = :last_activity_at, version = :version, "
-            "sealed = :sealed WHERE account_id = :id"
+            "sealed = :sealed, number = :number WHERE account_id = :id"
         )
         self._select_summary_sql = self._sql("SELECT * FROM {summary}")
         self._store_summary_sql = self._sql(
@@ -191,7 +193,7 @@ class AccountsListTables(AccountsListView):
             f"owner_key {t.sort_key}, name_key {t.sort_key}, currency {t.text}, "
             f"balance {t.money}, overdraft_limit {t.money}, is_closed {t.flag}, "
             f"opened_at {t.time}, last_activity_at {t.time}, "
-            f"version {t.count} NOT NULL, sealed {t.sealed})"
+            f"version {t.count} NOT NULL, sealed {t.sealed}, number {t.text})"
             f"{t.rows_table_options}",
             *self._create_index_statements(self),
             # One row: the rows added up (or NULLs beside a sealed summary).
@@ -299,6 +301,16 @@ class AccountsListTables(AccountsListView):
     ) -> None:
         self._change(account_id, tracking, version, at, is_closed=True)
 
+    def record_number(
+        self,
+        account_id: UUID,
+        number: str,
+        version: int,
+        at: datetime,
+        tracking: Tracking,
+    ) -> None:
+        self._change(account_id, tracking, version, at, number=number)
+
     def _change(
         self,
         account_id: UUID,
@@ -372,6 +384,20 @@ class AccountsListTables(AccountsListView):
         if accounts or balance:
             self._store_summary(c, self._read_summary(c).plus(accounts, balance))
 
+    def add_number_column(self) -> None:
+        """Give a rows table made before account numbers its ``number`` column.
+
+        Tables made since have it (``_create_statements``); so this only
+        adds it where it is missing (migration 0004).
+        """
+        try:
+            with self.datastore.transaction(commit=False) as c:
+                self._execute(c, self._sql("SELECT number FROM {rows} LIMIT 0"), {})
+        except PersistenceError:  # no such column (the library's wrapping)
+            alter = f"ALTER TABLE {{rows}} ADD COLUMN number {self.dialect.types.text}"
+            with self.datastore.transaction(commit=True) as c:
+                self._execute(c, self._sql(alter), {})
+
     def recount_summary(self) -> None:
         with self.datastore.transaction(commit=True) as c:
             self._hold_off_writers(c)
@@ -436,11 +462,14 @@ class AccountsListTables(AccountsListView):
             conditions.append("owner_key = :owner_key AND owner = :owner")
             params |= {"owner_key": query.owner.casefold(), "owner": query.owner}
         if query.search:
+            # Names, and account numbers typed with or without their space.
             conditions.append(
                 "(owner_key LIKE :pattern ESCAPE '\\' "
-                "OR name_key LIKE :pattern ESCAPE '\\')"
+                "OR name_key LIKE :pattern ESCAPE '\\' "
+                "OR number LIKE :digits ESCAPE '\\')"
             )
             params["pattern"] = like_pattern(query.search)
+            params["digits"] = like_pattern(number_search(query.search))
         if not conditions:
             return "", {}
         return " WHERE " + " AND ".join(conditions), params
@@ -469,6 +498,7 @@ class AccountsListTables(AccountsListView):
             "last_activity_at": d.encode_time(row.last_activity_at),
             "version": row.version,
             "sealed": None,
+            "number": row.number,
         }
 
     def _decode_row(self, r: Mapping[str, Any]) -> AccountSummary:
@@ -489,6 +519,7 @@ class AccountsListTables(AccountsListView):
             version=r["version"],
             opened_at=d.decode_time(r["opened_at"]),
             last_activity_at=d.decode_time(r["last_activity_at"]),
+            number=r["number"] or "",
         )
 
     def _read_summary(self, c: Any) -> AccountsSummary:
