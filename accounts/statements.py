@@ -9,7 +9,9 @@ so that a new kind of event cannot be forgotten here without a test saying
 so (``tests/domain/test_event_consumers.py``).
 
 A page costs the same however long the account's history: see
-``read_statement_page``.
+``read_statement_page``. Filtered pages (``accounts/statement_filters.py``)
+and the whole statement streamed as a download (``statement_lines``) read
+the events in pages too, so memory never grows with the history.
 """
 
 from __future__ import annotations
@@ -19,17 +21,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from functools import singledispatch
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
 from accounts import domain as account_events
 from accounts.domain import signed_amount
 from accounts.money import ZERO
+from accounts.statement_filters import EVERY_LINE, StatementFilter
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from eventsourcing.application import EventStore
 
-    from accounts.domain import Account
+# Events read at once while looking for the lines a filter keeps, or while
+# streaming a whole statement: enough that a sparse filter takes few reads,
+# few enough that memory does not grow with the account's history.
+FILTERED_READ_SIZE = 500
 
 
 @dataclass(frozen=True)
@@ -81,18 +89,27 @@ def _withdrawal(domain_event: Any, balance: Decimal) -> StatementLine:
 @statement_line.register(account_events.TransferSent)
 def _transfer_out(domain_event: Any, balance: Decimal) -> StatementLine:
     return _line(
-        domain_event, "Transfer out", balance, counterparty=domain_event.to_account_id
+        domain_event,
+        "Transfer out",
+        balance,
+        counterparty=domain_event.to_account_id,
+        description=domain_event.description,
     )
 
 
 @statement_line.register(account_events.TransferReceived)
 def _transfer_in(domain_event: Any, balance: Decimal) -> StatementLine:
     return _line(
-        domain_event, "Transfer in", balance, counterparty=domain_event.from_account_id
+        domain_event,
+        "Transfer in",
+        balance,
+        counterparty=domain_event.from_account_id,
+        description=domain_event.description,
     )
 
 
 @statement_line.register(account_events.AccountOpened)
+@statement_line.register(account_events.NumberAssigned)
 @statement_line.register(account_events.OverdraftLimitSet)
 @statement_line.register(account_events.AccountClosed)
 def _no_movement(domain_event: Any, balance: Decimal) -> None:
@@ -142,8 +159,26 @@ def whole_statement(events: EventStore[UUID], account_id: UUID) -> list[Statemen
     return lines
 
 
+class AccountAt(Protocol):
+    """What a page reads of the account as of its last version."""
+
+    @property
+    def id(self) -> UUID: ...
+
+    @property
+    def version(self) -> int: ...
+
+    @property
+    def balance(self) -> Decimal: ...
+
+
 def read_statement_page(
-    events: EventStore[UUID], account: Account, *, upto_version: int, limit: int
+    events: EventStore[UUID],
+    account: AccountAt,
+    *,
+    upto_version: int,
+    limit: int,
+    matching: StatementFilter = EVERY_LINE,
 ) -> RecentStatement:
     """The latest ``limit`` movements up to ``account``'s version, oldest first.
 
@@ -157,31 +192,44 @@ def read_statement_page(
     lines are read newest first, working the running balance backwards from
     it, and at most ``limit + 1`` newer movements are read to place the page
     of newer ones.
+
+    With ``matching``, the page holds the latest ``limit`` lines it keeps,
+    each with the account's balance after it, worked backwards through the
+    lines it leaves out too. Each further read is then larger, up to
+    ``FILTERED_READ_SIZE`` events, and reading stops at the filter's start,
+    since an account's events are recorded in time order.
     """
-    balance = account.balance
+    read_size = limit + 1
+    balance = opening_balance = account.balance
     newest_first: list[StatementLine] = []
-    has_earlier = False
+    has_earlier = finished = False
     lte = account.version
-    while lte >= 1 and not has_earlier:
-        page = list(events.get(account.id, lte=lte, desc=True, limit=limit + 1))
+    while lte >= 1 and not finished:
+        page = list(events.get(account.id, lte=lte, desc=True, limit=read_size))
         if not page:
             break
         for domain_event in page:
             line = statement_line(domain_event, balance)
             if line is None:
                 continue
-            if len(newest_first) == limit:
-                has_earlier = True
+            if matching.is_before_start(line):
+                finished = True
                 break
-            newest_first.append(line)
+            if matching.matches(line):
+                if len(newest_first) == limit:
+                    has_earlier = finished = True
+                    break
+                newest_first.append(line)
+                opening_balance = balance - line.amount
             balance -= line.amount
         lte = page[-1].originator_version - 1
+        read_size = _next_read_size(read_size, matching)
     later = _later_movements(
-        events, account.id, account.version, upto_version, limit + 1
+        events, account.id, account.version, upto_version, limit + 1, matching=matching
     )
     return RecentStatement(
         lines=newest_first[::-1],
-        opening_balance=balance,
+        opening_balance=opening_balance,
         has_earlier=has_earlier,
         has_later=bool(later),
         later_before=later[limit] if len(later) > limit else None,
@@ -189,14 +237,77 @@ def read_statement_page(
 
 
 def _later_movements(
-    events: EventStore[UUID], account_id: UUID, after: int, upto: int, limit: int
+    events: EventStore[UUID],
+    account_id: UUID,
+    after: int,
+    upto: int,
+    limit: int,
+    *,
+    matching: StatementFilter,
 ) -> list[int]:
-    """Versions of the first ``limit`` movements after ``after``, to ``upto``."""
+    """Versions of the first ``limit`` movements after ``after``, to ``upto``.
+
+    Only those ``matching`` keeps; none past the filter's end.
+    """
+    read_size = limit
     versions: list[int] = []
     while after < upto and len(versions) < limit:
-        page = list(events.get(account_id, gt=after, lte=upto, limit=limit))
+        page = list(events.get(account_id, gt=after, lte=upto, limit=read_size))
         if not page:
             break
-        versions += [e.originator_version for e in page if is_movement(e)]
+        for domain_event in page:
+            line = statement_line(domain_event, ZERO)
+            if line is None:
+                continue
+            if matching.is_past_end(line):
+                return versions[:limit]
+            if matching.matches(line):
+                versions.append(line.version)
         after = page[-1].originator_version
+        read_size = _next_read_size(read_size, matching)
     return versions[:limit]
+
+
+def _next_read_size(read_size: int, matching: StatementFilter) -> int:
+    """How many events to read next, looking for more lines ``matching`` keeps.
+
+    Four times as many each time, up to FILTERED_READ_SIZE: a filter that
+    keeps recent lines costs a page's read, and a sparse one few reads.
+    """
+    if matching.is_everything:
+        return read_size
+    return max(read_size, min(read_size * 4, FILTERED_READ_SIZE))
+
+
+def statement_lines(
+    events: EventStore[UUID],
+    account_id: UUID,
+    *,
+    upto_version: int,
+    matching: StatementFilter = EVERY_LINE,
+    read_size: int = FILTERED_READ_SIZE,
+) -> Iterator[StatementLine]:
+    """The movements up to ``upto_version`` that ``matching`` keeps, oldest first.
+
+    Each with the account's balance after it, counted from the first event.
+    A generator reading ``read_size`` events at a time: what a download of
+    the statement streams, in memory that does not grow with the history.
+    It stops at the filter's end, since events are recorded in time order.
+    """
+    balance = ZERO
+    after = 0
+    while after < upto_version:
+        page = list(events.get(account_id, gt=after, lte=upto_version, limit=read_size))
+        if not page:
+            return
+        for domain_event in page:
+            line = statement_line(domain_event, balance)
+            if line is None:
+                continue
+            balance += line.amount
+            line = dataclasses.replace(line, balance=balance)
+            if matching.is_past_end(line):
+                return
+            if matching.matches(line):
+                yield line
+        after = page[-1].originator_version

@@ -1,11 +1,14 @@
-"""The account page's statement, a page at a time, in a real browser."""
+"""The account page's statement in a real browser: paged, filtered, downloaded."""
 
 from __future__ import annotations
+
+import csv
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.support.browser import log_in, mark_page, was_not_reloaded
+from tests.support.statement_history import StoppedClock, daily_history
 
 pytestmark = pytest.mark.browser
 
@@ -54,3 +57,72 @@ def test_customer_pages_through_the_statement_in_place(
     page.go_back()
     expect(page).to_have_url(f"{url}?before=47")
     expect(rows.first).to_have_attribute("data-version", "46")
+
+
+def statement_shown(page):
+    """(moment, amount, balance) of each line the statement shows, oldest first."""
+    rows = page.locator("#statement tbody tr")
+    lines = []
+    for index in range(rows.count()):
+        row = rows.nth(index)
+        figures = row.locator("[data-amount]")
+        lines.append(
+            (
+                row.locator("time").get_attribute("datetime"),
+                figures.nth(figures.count() - 2).get_attribute("data-amount"),
+                figures.last.get_attribute("data-amount"),
+            )
+        )
+    return lines[::-1]
+
+
+def test_customer_filters_the_statement_and_downloads_what_it_shows(
+    live_server, new_context, customer, django_bank, monkeypatch
+):
+    clock = StoppedClock(monkeypatch)
+    account_id = daily_history(django_bank, clock, owner="alice")
+    page = new_context().new_page()
+    log_in(page, live_server.url, "alice")
+    url = f"{live_server.url}/accounts/{account_id}/"
+    page.goto(url)
+    rows = page.locator("#statement tbody tr")
+    expect(rows).to_have_count(20)
+    mark_page(page)
+
+    filters = page.locator("#statement-filters")
+    filters.get_by_label("Kind").select_option("deposit")
+    filters.get_by_label("Reference contains").fill("salary 1")
+    filters.get_by_role("button", name="Filter").click()
+    expect(page).to_have_url(f"{url}?kind=deposit&q=salary+1")
+    expect(rows).to_have_count(5)  # Salary 1, 10, 13, 16 and 19
+    expect(rows.first).to_contain_text("Salary 19")
+    assert was_not_reloaded(page)
+
+    # The file holds what the statement shows, oldest first.
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Download CSV").click()
+    download = download_info.value
+    assert download.suggested_filename.startswith("statement-")
+    with open(download.path(), encoding="utf-8", newline="") as file:
+        header, *lines = list(csv.reader(file))
+    assert header == ["date", "kind", "reference", "counterparty", "amount", "balance"]
+    assert [line[2] for line in lines] == [
+        "Salary 1",
+        "Salary 10",
+        "Salary 13",
+        "Salary 16",
+        "Salary 19",
+    ]
+    assert [(line[0], line[4], line[5]) for line in lines] == statement_shown(page)
+
+    # A filter the bank cannot use says so beside the form, and the
+    # statement stays as it was.
+    filters.get_by_label("From").fill("2026-01-20")
+    filters.get_by_label("To").fill("2026-01-10")
+    filters.get_by_role("button", name="Filter").click()
+    expect(page.locator("#id_statement_to_error")).to_have_text(
+        "The end date is before the start date."
+    )
+    expect(rows).to_have_count(5)
+    expect(page).to_have_url(f"{url}?kind=deposit&q=salary+1")
+    assert was_not_reloaded(page)
