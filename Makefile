@@ -8,6 +8,10 @@ BIN := $(VENV)/bin
 # their .in files, every package pinned with its hashes (make requirements).
 INSTALLED := $(VENV)/.installed
 DEV_INSTALLED := $(VENV)/.installed-dev
+# What the browser tests load into each page (axe-core), from the npm
+# registry: package.json pins it, package-lock.json locks it, npm ci installs
+# exactly that into node_modules/.
+NODE_INSTALLED := node_modules/.installed
 # Local development only: DEBUG on, the well-known development key.
 DEV_ENV := DJANGO_DEBUG=1
 
@@ -25,8 +29,12 @@ $(DEV_INSTALLED): requirements-dev.txt requirements.txt | $(BIN)/python
 	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.txt
 	touch $(INSTALLED) $(DEV_INSTALLED)
 
+$(NODE_INSTALLED): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_INSTALLED)
+
 install: $(INSTALLED)
-install-dev: $(DEV_INSTALLED)
+install-dev: $(DEV_INSTALLED) $(NODE_INSTALLED)
 
 ## requirements: compile requirements.txt and requirements-dev.txt again from
 ##               their .in files (pip-compile: pinned, with hashes)
@@ -44,6 +52,7 @@ audit: install
 ## run: migrate, add demo data if the bank is empty, serve http://127.0.0.1:8000
 run: install
 	$(DEV_ENV) $(BIN)/python manage.py migrate --noinput
+	$(DEV_ENV) $(BIN)/python manage.py number_accounts
 	$(DEV_ENV) $(BIN)/python manage.py bank_demo
 	$(DEV_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 
+from accounts.account_numbers import looks_like_account_number, parse_account_number
 from accounts.domain import MAX_DESCRIPTION_LENGTH, MAX_NAME_LENGTH
 from accounts.errors import (
     AccountClosedError,
@@ -23,6 +25,7 @@ from accounts.errors import (
     ConflictError,
     InsufficientFundsError,
     InvalidAccountNameError,
+    InvalidAccountNumberError,
     InvalidAmountError,
     InvalidDescriptionError,
     SameAccountTransferError,
@@ -36,6 +39,41 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
 NO_SUCH_ACCOUNT = "There is no account with that number."
+NOT_A_NUMBER = "Enter the 8-digit account number, like 1234 5678."
+
+
+class PayeeField(forms.CharField):
+    """An account typed as its 8-digit number (spaces allowed) or its full id.
+
+    Cleans to the number (a str) or the id (a UUID); a number whose check
+    digit does not match is refused here, before anything is looked up.
+    """
+
+    def to_python(self, value: Any) -> str | UUID | None:  # type: ignore[override]
+        text = super().to_python(value)
+        if not text:
+            return None
+        if looks_like_account_number(text):
+            try:
+                return parse_account_number(text)
+            except InvalidAccountNumberError as error:
+                raise ValidationError(str(error), code="invalid") from None
+        try:
+            return UUID(text)
+        except ValueError:
+            raise ValidationError(NOT_A_NUMBER, code="invalid") from None
+
+
+def reference_field(placeholder: str) -> forms.CharField:
+    """An optional reference shown on statements (deposits and transfers)."""
+    return forms.CharField(
+        required=False,
+        max_length=MAX_DESCRIPTION_LENGTH,
+        label="Reference (optional)",
+        widget=forms.TextInput(
+            attrs={"placeholder": placeholder, "autocomplete": "off"}
+        ),
+    )
 
 
 class AmountField(forms.CharField):
@@ -131,14 +169,7 @@ class AmountForm(CommandForm):
 class DepositForm(AmountForm):
     """Pay in an amount, with an optional reference for the statement."""
 
-    description = forms.CharField(
-        required=False,
-        max_length=MAX_DESCRIPTION_LENGTH,
-        label="Reference (optional)",
-        widget=forms.TextInput(
-            attrs={"placeholder": "e.g. Salary", "autocomplete": "off"}
-        ),
-    )
+    description = reference_field("e.g. Salary")
 
     refusal_fields: ClassVar = {
         InvalidAmountError: "amount",
@@ -150,30 +181,44 @@ class DepositForm(AmountForm):
 class TransferForm(AmountForm):
     """Send an amount to any account in the bank, by its account number."""
 
-    to_account = forms.UUIDField(
+    to_account = PayeeField(
         label="To account number",
-        error_messages={"invalid": NO_SUCH_ACCOUNT},
         widget=forms.TextInput(
             attrs={
                 "autocomplete": "off",
                 "spellcheck": "false",
-                "placeholder": "Any account number in the bank",
+                "placeholder": "e.g. 1234 5678",
             }
         ),
     )
+    description = reference_field("e.g. Rent for May")
 
-    field_order = ["to_account", "amount", "token"]
+    field_order = ["to_account", "amount", "description", "token"]
     refusal_fields: ClassVar = {
         InvalidAmountError: "amount",
         InsufficientFundsError: "amount",
         SameAccountTransferError: "to_account",
+        InvalidAccountNumberError: "to_account",
+        InvalidDescriptionError: "description",
     }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # The datalist of the customer's own accounts that _field.html adds.
         widget = self.fields["to_account"].widget
-        widget.attrs["list"] = f"{self['to_account'].auto_id}_options"
+        field_id = self["to_account"].auto_id
+        widget.attrs["list"] = f"{field_id}_options"
+        # Confirmation of payee: as a number is typed, say whose it is
+        # (accounts.views.payee), in the live region under the field.
+        widget.attrs.update(
+            {
+                "hx-get": reverse("accounts:payee"),
+                "hx-trigger": "input changed delay:300ms, change",
+                "hx-target": f"#{field_id}_payee",
+                "hx-swap": "innerHTML",
+                "aria-describedby": f"{field_id}_payee",
+            }
+        )
 
     def refuse(self, error: BankError) -> None:
         """Refusals about the recipient are shown next to its number."""
@@ -181,7 +226,8 @@ class TransferForm(AmountForm):
             self.cleaned_data.get("to_account")
         )
         if isinstance(error, AccountNotFoundError) and about_recipient:
-            self.add_error("to_account", NO_SUCH_ACCOUNT)
+            by_number = isinstance(error.account_id, str)
+            self.add_error("to_account", str(error) if by_number else NO_SUCH_ACCOUNT)
         elif isinstance(error, AccountClosedError) and about_recipient:
             self.add_error("to_account", "That account is closed.")
         else:

@@ -46,7 +46,8 @@ EXPLANATIONS: dict[str, Explanation] = {
             "cache, or else from its latest snapshot (taken every 50 events), "
             "and applying only the events recorded after that. The statement reads "
             "the same events, a page at a time, and shows each movement with the "
-            "balance after it."
+            "balance after it; its CSV download streams them, 500 events a read, "
+            "so it holds no more in memory however long the history."
         ),
         path="accounts/application.py",
         symbol="Accounts.get_recent_statement",
@@ -126,6 +127,22 @@ EXPLANATIONS: dict[str, Explanation] = {
         ),
         path="ledger/application.py",
         symbol="TransactionLogProcess",
+        anchor=SYSTEMS,
+    ),
+    "event_stream": Explanation(
+        title="How this works: the event stream",
+        text=(
+            "Each application of the bank records its events in a notification "
+            "log of its own: Accounts, the Ledger and the transaction log. "
+            "EventStream reads the newest notifications of each with its "
+            "recorder's select_notifications, decodes them with the "
+            "application's mapper (so events encrypted or compressed at rest "
+            "read as recorded), and merges the logs by the time each event was "
+            "recorded. A page's place is a position in each log, so an older "
+            "page costs no more to read than the newest."
+        ),
+        path="esbank_site/web/event_stream.py",
+        symbol="EventStream",
         anchor=SYSTEMS,
     ),
     "timeline": Explanation(

@@ -11,11 +11,17 @@ app_name = "accounts"
 urlpatterns = [
     path("accounts/open/", views.open_account, name="open_account"),
     path("accounts/panel/", views.account_list_hx, name="account_list_hx"),
+    path("accounts/payee/", views.payee, name="payee"),
     path("accounts/<uuid:account_id>/", views.account_detail, name="account_detail"),
     path(
         "accounts/<uuid:account_id>/summary/",
         views.account_summary_hx,
         name="account_summary_hx",
+    ),
+    path(
+        "accounts/<uuid:account_id>/statement.csv",
+        views.statement_csv,
+        name="statement_csv",
     ),
     path("accounts/<uuid:account_id>/deposit/", views.deposit, name="deposit"),
     path("accounts/<uuid:account_id>/withdraw/", views.withdraw, name="withdraw"),

@@ -14,47 +14,61 @@ from decimal import Decimal
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
+from uuid import UUID
 
 from django.contrib import messages
-from django.core.exceptions import BadRequest, PermissionDenied
+from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import HttpResponseClientRefresh, push_url, trigger_client_event
+from django_htmx.http import (
+    push_url,
+    reselect,
+    reswap,
+    retarget,
+    trigger_client_event,
+)
 
 from accounts import services
+from accounts.account_numbers import grouped
 from accounts.errors import AccountNotFoundError
 from accounts.forms import (
+    NO_SUCH_ACCOUNT,
     AmountForm,
     BankForm,
     CloseAccountForm,
     DepositForm,
     OpenAccountForm,
+    PayeeField,
     StatementPageForm,
     TransferForm,
     VersionForm,
 )
 from accounts.http import HTMX_EVENTS, staff_required
+from accounts.polling import polled
 from accounts.projections import (
     MAX_PER_PAGE,
     SORTS,
     AccountsPage,
     AccountsQuery,
 )
+from accounts.statement_queries import read_page
+from accounts.statement_views import StatementFilters, csv_download, summary_fragment
 from accounts.templatetags.banking import format_money
 
 if TYPE_CHECKING:
-    from uuid import UUID
-
     from django.http import HttpResponse
+    from django.http.response import HttpResponseBase
 
     from accounts.http import HtmxHttpRequest
     from accounts.statements import StatementLine
     from accounts.summaries import AccountSummary, RecordedEvent
 
 ACCOUNTS_PER_PAGE = 25
+# The id of the side of an account page, with its forms (_account_actions.html).
+ACCOUNT_ACTIONS_ID = "account-actions"
 # The id of the staff dashboard's search box (staff_dashboard.html).
 ACCOUNT_SEARCH_ID = "account-search"
 # A customer's accounts on each page of their dashboard.
@@ -104,10 +118,10 @@ ACTIONS = [DEPOSIT, WITHDRAW, TRANSFER, CLOSE_ACCOUNT]
 
 @dataclass(frozen=True)
 class StatementRow:
-    """A statement line, with the other account of a transfer named if known."""
+    """A statement line, with the other account of a transfer, if any."""
 
     line: StatementLine
-    counterparty: str
+    counterparty: AccountSummary | None
 
 
 @dataclass(frozen=True)
@@ -138,24 +152,36 @@ class SortColumn:
 
 @require_GET
 @vary_on_headers("HX-Request")
+@polled
 def account_detail(request: HtmxHttpRequest, account_id: UUID) -> HttpResponse:
     """One account: balance, chart, a page of its statement, and its owner's forms."""
     account = _visible_account(request, account_id)
     if _wants_fragment(request):
         # A page of the statement asked for by htmx: only its panel changes.
-        return render(request, "accounts/_summary.html", _summary(request, account))
-    return render(request, "accounts/account.html", _account_page(request, account))
+        return summary_fragment(request, _summary(request, account))
+    context = _account_page(request, account)
+    # Refused statement filters: the page, with their messages beside them.
+    refused = context["filters"].refused
+    status = HTTPStatus.UNPROCESSABLE_ENTITY if refused else HTTPStatus.OK
+    return render(request, "accounts/account.html", context, status=status)
 
 
 @require_GET
+@polled
 def account_summary_hx(request: HtmxHttpRequest, account_id: UUID) -> HttpResponse:
     """The balance, chart and statement panel, refreshed in place (same page)."""
     account = _visible_account(request, account_id)
-    context = _summary(request, account)
-    return render(request, "accounts/_summary.html", context)
+    return summary_fragment(request, _summary(request, account))
 
 
 @require_GET
+def statement_csv(request: HtmxHttpRequest, account_id: UUID) -> HttpResponseBase:
+    """The account's statement as a CSV file, filtered as the page's."""
+    return csv_download(request, _visible_account(request, account_id))
+
+
+@require_GET
+@polled
 def account_list_hx(request: HtmxHttpRequest) -> HttpResponse:
     """The dashboard's accounts panel: one's own, or every account for staff."""
     if request.user.is_staff:
@@ -174,6 +200,7 @@ def account_list_hx(request: HtmxHttpRequest) -> HttpResponse:
 @require_GET
 @vary_on_headers("HX-Request")
 @staff_required
+@polled
 def account_events(request: HtmxHttpRequest, account_id: UUID) -> HttpResponse:
     """Staff: every stored event of an account, and its state as of one of them."""
     try:
@@ -311,15 +338,51 @@ def transfer(request: HtmxHttpRequest, account_id: UUID) -> HttpResponse:
     """Send money from one of the customer's accounts to any account."""
     account = _own_account(request, account_id)
     form = TransferForm(request.POST, auto_id=TRANSFER.auto_id)
+    done = "{} sent."
     if form.is_valid():
         with form.refusals():
+            payee = _payee(form.cleaned_data["to_account"])
+            # Refusals about the payee are now about its id (see refuse()).
+            form.cleaned_data["to_account"] = payee.id
             services.accounts().transfer(
                 account.id,
-                form.cleaned_data["to_account"],
+                payee.id,
                 form.cleaned_data["amount"],
+                description=form.cleaned_data["description"],
                 idempotency_key=form.idempotency_key(request.user),
             )
-    return _answer(request, account, TRANSFER, form, "{} sent.")
+            done = f"{{}} sent to {payee.name} ({grouped(payee.number)})."
+    return _answer(request, account, TRANSFER, form, done)
+
+
+def _payee(typed: str | UUID) -> AccountSummary:
+    """The account a transfer form names: by its number, or by its full id."""
+    if isinstance(typed, UUID):
+        return services.accounts().get_account(typed)
+    return services.accounts().find_account(typed)
+
+
+@require_GET
+def payee(request: HtmxHttpRequest) -> HttpResponse:
+    """Confirmation of payee: whose account a number is, as it is typed.
+
+    Answers the transfer form's ``to_account`` with the account's name and
+    its owner's, or says plainly that no open account has that number. A
+    number with a wrong check digit is refused without a lookup.
+    """
+    field = PayeeField(required=False)
+    context: dict[str, Any] = {}
+    try:
+        typed = field.clean(request.GET.get("to_account", ""))
+        if typed:
+            context["payee"] = _payee(typed)
+    except ValidationError as error:
+        context["problem"] = error.messages[0]
+    except AccountNotFoundError as error:
+        context["problem"] = (
+            str(error) if isinstance(error.account_id, str) else NO_SUCH_ACCOUNT
+        )
+    return render(request, "accounts/_payee.html", context)
 
 
 @require_POST
@@ -331,11 +394,32 @@ def close_account(request: HtmxHttpRequest, account_id: UUID) -> HttpResponse:
         services.accounts().close_account(account.id)
     if form.errors:
         return _answer(request, account, CLOSE_ACCOUNT, form, "")
-    messages.success(request, f"The account “{account.name}” is closed.")
-    if request.htmx:
-        # Every form on the page goes away with the account: reload it whole.
-        return HttpResponseClientRefresh()
-    return redirect("accounts:account_detail", account_id=account.id)
+    notice = f"The account “{account.name}” is closed."
+    if not request.htmx:
+        messages.success(request, notice)
+        return redirect("accounts:account_detail", account_id=account.id)
+    return account_closed_fragment(request, account.id, notice)
+
+
+def account_closed_fragment(
+    request: HtmxHttpRequest, account_id: UUID, notice: str
+) -> HttpResponse:
+    """Every form goes with the account: its page's side, swapped whole.
+
+    In place rather than by reloading the page, so that the notice goes into
+    the status region already on it, and is announced
+    (``accounts/_account_closed.html``).
+    """
+    closed = services.accounts().get_account(account_id)
+    context = {"account": closed, "panels": [], "notice": notice}
+    response = render(request, "accounts/_account_closed.html", context)
+    side = f"#{ACCOUNT_ACTIONS_ID}"
+    retarget(response, side)
+    reselect(response, side)
+    reswap(response, "outerHTML")
+    for event in (HTMX_EVENTS.balances_changed, HTMX_EVENTS.accounts_changed):
+        trigger_client_event(response, event)
+    return response
 
 
 # Context shared with the site's dashboard.
@@ -551,24 +635,31 @@ def _statement_page(request: HtmxHttpRequest, account: AccountSummary) -> int | 
 def _summary(request: HtmxHttpRequest, account: AccountSummary) -> dict[str, Any]:
     """The account's figures, statement page and chart, and its owner's accounts."""
     before = _statement_page(request, account)
+    filters = StatementFilters.of(request)
     # The statement as of the balance shown: the account was read first, and
     # a movement saved since then waits for the next refresh of the panel.
     # Only one page of lines is read, so the page does not grow with history.
-    statement = services.accounts().get_recent_statement(
-        account.id, upto_version=account.version, before=before, limit=STATEMENT_LINES
+    statement = read_page(
+        services.accounts(),
+        account.id,
+        upto_version=account.version,
+        before=before,
+        limit=STATEMENT_LINES,
+        matching=filters.matching,
     )
     lines = statement.lines
+    bank = services.accounts()
     others: list[AccountSummary] = []
     if _owns(request, account):
-        owner_ids = services.accounts().list_owner_account_ids(account.owner)
-        others = services.accounts().get_accounts(
-            i for i in owner_ids if i != account.id
-        )
-    names = {other.id: other.name for other in others}
+        owner_ids = bank.list_owner_account_ids(account.owner)
+        others = [bank.get_account(i) for i in owner_ids if i != account.id]
+    # Transfers name the other account: read once each, from the cache.
+    other_ids = {line.counterparty_id for line in lines if line.counterparty_id}
+    counterparties: dict[UUID | None, AccountSummary] = {
+        i: bank.get_account(i) for i in other_ids
+    }
     rows = [
-        StatementRow(
-            line, names.get(line.counterparty_id, "") if line.counterparty_id else ""
-        )
+        StatementRow(line, counterparties.get(line.counterparty_id))
         for line in reversed(lines)
     ]
     account_url = reverse("accounts:account_detail", args=[account.id])
@@ -582,16 +673,13 @@ def _summary(request: HtmxHttpRequest, account: AccountSummary) -> dict[str, Any
         "rows": rows,
         "other_accounts": [other for other in others if not other.is_closed],
         "account_url": account_url,
+        "filters": filters,
         # The panel refreshes itself as the same page of the statement.
-        "summary_url": _with_before(summary_url, before),
-        "older_url": _with_before(account_url, lines[0].version) if lines else "",
-        "newer_url": _with_before(account_url, statement.later_before),
+        "summary_url": filters.url(summary_url, before),
+        "older_url": filters.url(account_url, lines[0].version) if lines else "",
+        "newer_url": filters.url(account_url, statement.later_before),
+        "csv_url": filters.url(reverse("accounts:statement_csv", args=[account.id])),
     }
-
-
-def _with_before(url: str, before: int | None) -> str:
-    """``url`` asking for the statement page of movements before ``before``."""
-    return url if before is None else f"{url}?{urlencode({'before': before})}"
 
 
 def _event_row(event: RecordedEvent, snapshots: set[int]) -> EventRow:

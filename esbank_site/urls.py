@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from esbank_site.web import views
+from esbank_site.feed import page as feed_page
+from esbank_site.web import event_pages, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -13,6 +14,13 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("accounts.urls")),
     path("", include("ledger.urls")),
+    path("staff/events/", event_pages.staff_events, name="staff_events"),
+    path(
+        "staff/events/latest/",
+        event_pages.latest_events_hx,
+        name="latest_events_hx",
+    ),
+    path("staff/feed/", feed_page.feed_page, name="feed_page"),
     path("staff/notifications/", include("esbank_site.feed.urls")),
     path("health/", views.health, name="health"),
 ]

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from accounts.http import staff_required
+from accounts.polling import polled
 from ledger import services
 
 if TYPE_CHECKING:
@@ -26,6 +27,7 @@ TRANSACTIONS_PER_PAGE = 15
 
 @require_GET
 @staff_required
+@polled
 def panel_hx(request: HtmxHttpRequest) -> HttpResponse:
     """The ledger panel: the bank's balance, its transactions, processor lag."""
     return render(request, "ledger/_panel.html", ledger_context())
@@ -34,6 +36,7 @@ def panel_hx(request: HtmxHttpRequest) -> HttpResponse:
 @require_GET
 @vary_on_headers("HX-Request")
 @staff_required
+@polled
 def transactions(request: HtmxHttpRequest) -> HttpResponse:
     """The bank-wide transaction log, newest first, a page at a time."""
     context = transactions_context(request)

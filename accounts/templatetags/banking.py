@@ -8,6 +8,7 @@ the formatted text.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,8 @@ from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.timezone import localtime
 
+from accounts import services
+from accounts.account_numbers import grouped
 from accounts.how_it_works import EXPLANATIONS
 from accounts.money import CENT, CURRENCY, format_money
 
@@ -36,7 +39,13 @@ register = template.Library()
 # The chart's drawing area, in SVG user units (it scales to its container).
 CHART_WIDTH = 640
 CHART_HEIGHT = 220
-CHART_LEFT = 72
+CHART_LEFT = 72  # at least; more when the axis labels need it
+# The axis labels' room: 11-unit type (bank.css) is at most about 6.5 units a
+# character; a label ends GAP units left of the plot and starts at least
+# EDGE units in from the chart's left edge.
+CHART_LABEL_CHAR_WIDTH = 6.5
+CHART_LABEL_GAP = 8
+CHART_LABEL_EDGE = 4
 CHART_RIGHT = 16
 CHART_TOP = 16
 CHART_BOTTOM = 32
@@ -75,6 +84,18 @@ def money(
         value,
         format_money(value, currency, signed=signed),
     )
+
+
+@register.inclusion_tag("accounts/_account_ref.html")
+def account_ref(account_id: UUID) -> dict[str, Any]:
+    """An account named in a list of events: its number, linking to its timeline."""
+    return {"account_id": account_id, "number": services.account_number(account_id)}
+
+
+@register.filter
+def grouped_number(number: str) -> str:
+    """An account number as people read it: ``12345678`` -> ``1234 5678``."""
+    return grouped(str(number))
 
 
 @register.filter
@@ -141,7 +162,11 @@ def balance_chart(
     high = max(*balances, Decimal(0))
     if high == low:
         high = low + 1
-    plot_width = CHART_WIDTH - CHART_LEFT - CHART_RIGHT
+    middle = ((low + high) / 2).quantize(Decimal(1))
+    tick_values = sorted({low, middle, high, Decimal(0)})
+    tick_labels = [format_money(value, currency) for value in tick_values]
+    left = chart_left(tick_labels)
+    plot_width = CHART_WIDTH - left - CHART_RIGHT
     plot_height = CHART_HEIGHT - CHART_TOP - CHART_BOTTOM
 
     def y_of(balance: Decimal) -> float:
@@ -150,7 +175,7 @@ def balance_chart(
 
     # Half a step of room after the last movement, so it is not on the edge.
     step = plot_width / (len(shown) + 0.5)
-    xs = [round(CHART_LEFT + step * index, 1) for index in range(len(balances))]
+    xs = [round(left + step * index, 1) for index in range(len(balances))]
     ys = [y_of(balance) for balance in balances]
     path = f"M{xs[0]},{ys[0]}"
     for x, y in zip(xs[1:], ys[1:], strict=True):
@@ -171,15 +196,14 @@ def balance_chart(
         )
         for x, y, line in zip(xs[1:], ys[1:], shown, strict=True)
     ]
-    middle = ((low + high) / 2).quantize(Decimal(1))
     ticks = [
-        {"y": y_of(value), "label": format_money(value, currency)}
-        for value in sorted({low, middle, high, Decimal(0)})
+        {"y": y_of(value), "label": label}
+        for value, label in zip(tick_values, tick_labels, strict=True)
     ]
     return {
         "width": CHART_WIDTH,
         "height": CHART_HEIGHT,
-        "left": CHART_LEFT,
+        "left": left,
         "right": right,
         "bottom": CHART_HEIGHT - CHART_BOTTOM,
         "path": path,
@@ -192,6 +216,18 @@ def balance_chart(
         "has_movements": bool(shown),
         "currency": currency,
     }
+
+
+def chart_left(labels: Sequence[str]) -> int:
+    """Where the plot starts: room for the longest axis label at its left.
+
+    £9,999,999.99 would not fit in the usual margin, and the SVG would cut
+    its first digits off.
+    """
+    longest = max(map(len, labels), default=0)
+    width = math.ceil(CHART_LABEL_CHAR_WIDTH * longest)
+    needed = CHART_LABEL_EDGE + width + CHART_LABEL_GAP
+    return max(CHART_LEFT, needed)
 
 
 def _when(moment: datetime) -> str:

@@ -102,10 +102,14 @@ class SignedInNoStoreMiddleware:
 
 
 def _explained_405(request: HttpRequest, response: HttpResponse) -> HttpResponse:
-    """``require_POST``'s empty 405, with a sentence for people; same headers."""
+    """``require_POST``'s empty 405, with a sentence for people; same headers.
+
+    Not its Content-Length (CommonMiddleware's 0 for the empty body): a
+    browser would read none of the page and show an error of its own.
+    """
     page = render(request, "405.html", status=HTTPStatus.METHOD_NOT_ALLOWED)
     for header, value in response.headers.items():
-        if header.lower() != "content-type":
+        if header.lower() not in {"content-type", "content-length"}:
             page.headers[header] = value
     return page
 

@@ -21,6 +21,7 @@ from accounts.views import all_accounts_context, customer_accounts_context
 from esbank_site import bank as site_bank
 from esbank_site.persistence.environment import SQLITE_ENGINE
 from esbank_site.runtime.advisory_locks import processor_holders
+from esbank_site.web.event_pages import latest_events_context
 from esbank_site.web.middleware import (
     DATABASE_TROUBLE,
     RETRY_AFTER_SECONDS,
@@ -42,12 +43,13 @@ LOCK_PROBE_SECONDS = 0.5
 
 @require_GET
 def dashboard(request: HtmxHttpRequest) -> HttpResponse:
-    """A customer's accounts; for staff, every account, the ledger and the log."""
+    """A customer's accounts; for staff, every account, ledger, log and event."""
     if request.user.is_staff:
         context = (
             all_accounts_context(request)
             | ledger_context()
             | transactions_context(request)
+            | latest_events_context()
         )
         return render(request, "staff_dashboard.html", context)
     return render(

@@ -59,6 +59,13 @@ MATRIX: list[tuple[str, str, str, tuple[Any, ...]]] = [
         (TO_LOGIN, 200, 200, 200, TO_LOGIN),
     ),
     (
+        # Confirmation of payee: any signed-in user may ask whose a number is.
+        "accounts:payee",
+        "GET",
+        "/accounts/payee/",
+        (TO_LOGIN, 200, 200, 200, TO_LOGIN),
+    ),
+    (
         "accounts:account_detail",
         "GET",
         "/accounts/{own}/",
@@ -68,6 +75,12 @@ MATRIX: list[tuple[str, str, str, tuple[Any, ...]]] = [
         "accounts:account_summary_hx",
         "GET",
         "/accounts/{own}/summary/",
+        (TO_LOGIN, 200, 404, 200, TO_LOGIN),
+    ),
+    (
+        "accounts:statement_csv",
+        "GET",
+        "/accounts/{own}/statement.csv",
         (TO_LOGIN, 200, 404, 200, TO_LOGIN),
     ),
     (
@@ -86,6 +99,24 @@ MATRIX: list[tuple[str, str, str, tuple[Any, ...]]] = [
         "ledger:transactions",
         "GET",
         "/staff/transactions/",
+        (TO_LOGIN, 403, 403, 200, TO_LOGIN),
+    ),
+    (
+        "staff_events",
+        "GET",
+        "/staff/events/",
+        (TO_LOGIN, 403, 403, 200, TO_LOGIN),
+    ),
+    (
+        "latest_events_hx",
+        "GET",
+        "/staff/events/latest/",
+        (TO_LOGIN, 403, 403, 200, TO_LOGIN),
+    ),
+    (
+        "feed_page",
+        "GET",
+        "/staff/feed/",
         (TO_LOGIN, 403, 403, 200, TO_LOGIN),
     ),
     (

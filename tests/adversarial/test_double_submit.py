@@ -169,9 +169,11 @@ def same_outcome(exchanges: list[Exchange]) -> tuple[list[str], list[str]]:
     outcomes = []
     for exchange in exchanges:
         if exchange.status == HTTPStatus.OK:
-            shown = elements(
-                exchange.body, "p", class_="notice notice-ok", role="status"
-            )
+            shown = [
+                notice
+                for region in elements(exchange.body, role="status")
+                for notice in region.elements("p", class_="notice notice-ok")
+            ]
             outcomes.append(f"done: {shown[0].text if shown else '?'}")
         elif exchange.status == HTTPStatus.FOUND:
             outcomes.append(f"done: -> {exchange.headers.get('location')}")

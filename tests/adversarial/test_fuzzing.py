@@ -348,6 +348,7 @@ def test_oversized_bodies_are_refused_with_400(fuzzer: Fuzzer, body: bytes) -> N
 ID_URLS = {
     "accounts:account_detail": ("GET", ("owner", "staff")),
     "accounts:account_summary_hx": ("GET", ("owner", "staff")),
+    "accounts:statement_csv": ("GET", ("owner", "staff")),
     "accounts:deposit": ("POST", ("owner", "staff")),
     "accounts:withdraw": ("POST", ("owner", "staff")),
     "accounts:transfer": ("POST", ("owner", "staff")),

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.support.browser import PASSWORD
+from tests.support.browser import PASSWORD, log_in
+from tests.support.page_states import LONG_USERNAME, Site, build_bank
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -127,3 +128,21 @@ def screenshot(screenshots_dir: Path) -> Callable[[Page, str], None]:
         assert path.stat().st_size > 0
 
     return take
+
+
+@pytest.fixture
+def site(
+    live_server: Any, django_bank: Bank, django_user_model: type[User], new_context: Any
+) -> Site:
+    """The bank of tests/support/page_states.py, and a page logged in per person."""
+    accounts = build_bank(django_bank, django_user_model)
+    site = Site(live_server.url, accounts)
+    site.pages["anonymous"] = new_context().new_page()
+    for who, username in (
+        ("customer", LONG_USERNAME),
+        ("newcomer", "newcomer"),
+        ("staff", "staff"),
+    ):
+        site.pages[who] = new_context().new_page()
+        log_in(site.pages[who], live_server.url, username)
+    return site

@@ -47,7 +47,9 @@ def test_customer_moves_money_in_place(live_server, new_context, customer, scree
     transfer.get_by_label("To account number").fill(savings)
     transfer.get_by_label("Amount").fill("75.50")
     transfer.get_by_role("button", name="Transfer").click()
-    expect(transfer.locator(".notice")).to_have_text("£75.50 sent.")
+    expect(transfer.locator(".notice")).to_have_text(
+        re.compile(r"£75\.50 sent to Savings \(\d{4} \d{4}\)\.")
+    )
     expect(page.locator("#balance")).to_have_attribute("data-amount", "174.50")
     expect(page.locator("#statement")).to_contain_text("to Savings")
 

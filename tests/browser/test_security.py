@@ -90,6 +90,8 @@ def test_main_pages_report_no_csp_violation(
     for path in (
         "/",
         "/staff/transactions/",
+        "/staff/events/",
+        "/staff/feed/",
         f"/staff/accounts/{account_id}/events/",
         f"/staff/accounts/{account_id}/events/?version=2",
         f"/accounts/{account_id}/",

@@ -34,10 +34,14 @@ GET_MATRIX = [
     ("/", 302, 200, 200, 200),
     ("/accounts/{id}/", 302, 200, 404, 200),
     ("/accounts/{id}/summary/", 302, 200, 404, 200),
+    ("/accounts/{id}/statement.csv", 302, 200, 404, 200),
     ("/accounts/panel/", 302, 200, 200, 200),
     ("/staff/accounts/{id}/events/", 302, 403, 403, 200),
     ("/staff/ledger/", 302, 403, 403, 200),
     ("/staff/transactions/", 302, 403, 403, 200),
+    ("/staff/events/", 302, 403, 403, 200),
+    ("/staff/events/latest/", 302, 403, 403, 200),
+    ("/staff/feed/", 302, 403, 403, 200),
     ("/health/", 200, 200, 200, 200),
     ("/accounts/login/", 200, 200, 200, 200),
 ]
@@ -172,6 +176,9 @@ HTMX_MATRIX = [
     ("/staff/accounts/{id}/events/", STAFF, "fragment"),
     ("/staff/ledger/", STAFF, "fragment"),
     ("/staff/transactions/", STAFF, "fragment"),
+    ("/staff/events/", STAFF, "fragment"),
+    ("/staff/events/latest/", STAFF, "fragment"),
+    ("/staff/feed/", STAFF, "page"),
 ]
 
 
@@ -184,7 +191,12 @@ def test_get_with_htmx(clients, alice_account, path, role, kind):
 
 @pytest.mark.parametrize(
     "path",
-    ["/staff/accounts/{id}/events/", "/staff/transactions/", "/accounts/{id}/"],
+    [
+        "/staff/accounts/{id}/events/",
+        "/staff/transactions/",
+        "/staff/events/",
+        "/accounts/{id}/",
+    ],
 )
 def test_restoring_history_gets_the_whole_page(staff_client, alice_account, path):
     response = staff_client.get(

@@ -56,7 +56,13 @@ def test_customer_pages_start_with_a_skip_link(alice_client, alice_account):
 
 def test_staff_pages_start_with_a_skip_link(staff_client, alice_account):
     # The dashboard holds the ledger and the accounts list.
-    urls = ["/", f"/staff/accounts/{alice_account}/events/", "/staff/transactions/"]
+    urls = [
+        "/",
+        f"/staff/accounts/{alice_account}/events/",
+        "/staff/transactions/",
+        "/staff/events/",
+        "/staff/feed/",
+    ]
     for url in urls:
         response = staff_client.get(url)
         assert response.status_code == 200, url

@@ -138,6 +138,52 @@ def test_deposit_with_htmx_returns_a_fresh_form_and_announces_the_change(
     assert balance_of(django_bank, alice_account) == Decimal("125.50")
 
 
+# Each form: its section's id, the page it is on, where it posts, what is
+# sent and what its notice says ({a}: Alice's account, {b}: her savings).
+FORMS_WITH_NOTICES = {
+    "deposit": ("form-deposit", "/accounts/{a}/", "/accounts/{a}/deposit/",
+                {"amount": "2.00"}, "paid in"),
+    "withdraw": ("form-withdraw", "/accounts/{a}/", "/accounts/{a}/withdraw/",
+                 {"amount": "2.00"}, "taken out"),
+    "transfer": ("form-transfer", "/accounts/{a}/", "/accounts/{a}/transfer/",
+                 {"amount": "2.00", "to_account": "{b}"}, "sent"),
+    "open": ("open-account", "/", "/accounts/open/", {"name": "Holiday"}, "is open"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("form_name", FORMS_WITH_NOTICES)
+def test_a_form_done_with_htmx_puts_its_notice_in_a_status_region_already_there(
+    alice_client, alice_account, alice_savings, form_name
+):
+    """The form is swapped alone; its notice goes into the region beside it.
+
+    The region (``role="status"``) is on the page before the answer comes,
+    so screen readers announce what is put into it; the notice can take
+    focus (``tabindex="-1"``), and bank.js gives it focus.
+    """
+    section, page, url, data, said = FORMS_WITH_NOTICES[form_name]
+    ids = {"a": alice_account, "b": alice_savings}
+    html = alice_client.get(page.format(**ids)).content.decode()
+    region = element(html, id=f"{section}-status", role="status")
+    assert region.text.strip() == ""
+    form = element(html, id=section).element("form")
+    assert form["hx-target"] == "this"
+    assert form["hx-swap"] == "outerHTML"
+    assert form["hx-select"] == f"#{section} > form"
+    assert form["hx-select-oob"] == f"#{section}-status:innerHTML"
+    # Fields that fetch something of their own (a payee) inherit neither.
+    assert set(form["hx-disinherit"].split()) == {"hx-select", "hx-select-oob"}
+
+    values = {key: value.format(**ids) for key, value in data.items()}
+    response = alice_client.post(url.format(**ids), values, headers=HX)
+    assert response.status_code == 200
+    answer = response.content.decode()
+    (notice,) = element(answer, id=f"{section}-status", role="status").elements("p")
+    assert notice.matches(class_="notice notice-ok", tabindex="-1")
+    assert said in notice.text
+    assert element(answer, id=section).element("form")
+
+
 def test_withdraw_takes_money_out(alice_client, django_bank, alice_account):
     response = alice_client.post(
         f"/accounts/{alice_account}/withdraw/", {"amount": "99.99"}, headers=HX
@@ -162,7 +208,7 @@ def test_transfer_reaches_another_customers_account(
 
 
 def test_transfer_between_own_accounts_is_named_on_the_statement(
-    alice_client, alice_account, alice_savings
+    alice_client, django_bank, alice_account, alice_savings
 ):
     alice_client.post(
         f"/accounts/{alice_account}/transfer/",
@@ -174,9 +220,13 @@ def test_transfer_between_own_accounts_is_named_on_the_statement(
         for cell in element(html, id="statement").elements("td")
         if cell.words.startswith("Transfer out")
     ]
+    number = django_bank.accounts.get_account(alice_savings).number
     assert transfer.words.startswith("Transfer out to Savings")
-    [counterparty, *_] = transfer.elements("span", class_="muted")
+    [counterparty] = transfer.elements("span", class_="muted counterparty")
     assert counterparty.words.startswith("to Savings")
+    [shown] = counterparty.elements("span", class_="account-number")
+    assert shown.attrs["data-account-number"] == number
+    assert shown.text == f"{number[:4]} {number[4:]}"
 
 
 @pytest.mark.parametrize("amount", ["0.01", "1000000.00", "7", " 12.3 "])
@@ -258,12 +308,30 @@ def test_withdrawing_more_than_the_balance_is_refused_with_the_reason(
     ("to_account", "message"),
     [
         ("", "This field is required."),
-        ("not-an-account", "There is no account with that number."),
-        ("12345678-1234-1234-1234-12345678", "There is no account with that number."),
+        ("not-an-account", "Enter the 8-digit account number, like 1234 5678."),
+        (
+            "12345678-1234-1234-1234-12345678",
+            "Enter the 8-digit account number, like 1234 5678.",
+        ),
         (str(uuid4()), "There is no account with that number."),
+        ("1234 567", "An account number has 8 digits, like 1234 5678."),
+        (
+            "1234 5670",
+            "1234 5670 is not a valid account number: please check the digits.",
+        ),
+        ("12345674", "No account has the number 1234 5674."),
         ("SELF", "Choose a different account to transfer to."),
     ],
-    ids=["empty", "malformed", "short", "unknown", "self"],
+    ids=[
+        "empty",
+        "malformed",
+        "short",
+        "unknown",
+        "seven-digits",
+        "check-digit",
+        "unknown-number",
+        "self",
+    ],
 )
 @pytest.mark.parametrize("headers", [{}, HX], ids=["plain", "htmx"])
 def test_transfer_to_a_bad_account_is_422_next_to_the_account_field(  # noqa: PLR0917
@@ -370,16 +438,32 @@ def test_closing_an_account_with_money_is_refused(
     assert not django_bank.accounts.get_account(alice_account).is_closed
 
 
-def test_closing_an_empty_account_reloads_its_page_without_forms(
+def test_closing_an_empty_account_swaps_its_forms_out_in_place(
     alice_client, django_bank, alice_savings
 ):
     response = alice_client.post(f"/accounts/{alice_savings}/close/", headers=HX)
     assert response.status_code == 200
-    assert response["HX-Refresh"] == "true"
     assert django_bank.accounts.get_account(alice_savings).is_closed
-    html = alice_client.get(f"/accounts/{alice_savings}/").content.decode()
-    assert "The account “Savings” is closed." in html
+    # The page's side, without its forms, replaces the side with them.
+    assert response["HX-Retarget"] == "#account-actions"
+    assert response["HX-Reselect"] == "#account-actions"
+    assert response["HX-Reswap"] == "outerHTML"
+    assert triggered(response) == {"balancesChanged", "accountsChanged"}
+    html = response.content.decode()
+    side = element(html, "aside", id="account-actions")
+    assert "Account closed" in side.text
     assert "/deposit/" not in html
+    # The notice goes out of band into the status region already on the page.
+    (notice,) = element(html, id="account-status", hx_swap_oob="innerHTML").elements(
+        "p", tabindex="-1"
+    )
+    assert notice.text == "The account “Savings” is closed."
+    assert element(html, id="account-state", hx_swap_oob="true").words == "Closed"
+    page = alice_client.get(f"/accounts/{alice_savings}/").content.decode()
+    assert element(page, id="account-status", role="status")
+    assert "/deposit/" not in page
+    # Shown in place: not again, as a message, on the next page.
+    assert "The account “Savings” is closed." not in page
 
 
 def test_closing_without_htmx_redirects(alice_client, alice_savings):

@@ -117,11 +117,13 @@ def test_the_customer_dashboard_explains_the_accounts_list(alice_client, alice_a
 
 
 @pytest.mark.usefixtures("source_url")
-def test_the_staff_dashboard_explains_ledger_processors_list_and_log(
+def test_the_staff_dashboard_explains_ledger_processors_list_log_and_events(
     staff_client, alice_account
 ):
     found = page(
-        staff_client, "/", {"ledger", "processors", "accounts_list", "transactions"}
+        staff_client,
+        "/",
+        {"ledger", "processors", "accounts_list", "transactions", "event_stream"},
     )
     for details in found.values():
         assert_true_to_the_repository(details, linked=True)
@@ -138,6 +140,12 @@ def test_the_timeline_explains_versions_and_snapshots(staff_client, alice_accoun
 def test_the_transaction_log_page_explains_the_log(staff_client, alice_account):
     found = page(staff_client, reverse("ledger:transactions"), {"transactions"})
     assert_true_to_the_repository(found["transactions"], linked=True)
+
+
+@pytest.mark.usefixtures("source_url")
+def test_the_event_stream_explains_reading_every_log(staff_client, alice_account):
+    found = page(staff_client, reverse("staff_events"), {"event_stream"})
+    assert_true_to_the_repository(found["event_stream"], linked=True)
 
 
 def test_staff_viewing_an_account_see_no_forms_and_no_explanation_of_them(

@@ -141,7 +141,10 @@ def test_timeline_shows_the_state_as_of_a_chosen_version(
     assert elements(html, id="state-balance", class_="money", data_amount="100.00")
     assert elements(html, class_="event is-selected", data_version="2")
     assert elements(html, class_="event is-later", data_version="3")
-    assert f'href="/staff/accounts/{alice_account}/events/?version=1"' in html
+    earlier = f"/staff/accounts/{alice_account}/events/?version=1#chosen-event"
+    assert element(html, "a", id="step-back")["href"] == earlier
+    assert element(html, id="chosen-event")["data-version"] == "2"
+    assert element(html, id="chosen-event").elements(id="state")
 
 
 def test_timeline_polls_and_keeps_the_chosen_version(staff_client, alice_account):
@@ -314,6 +317,6 @@ def test_customers_cannot_take_snapshots(alice_client, alice_account, django_ban
     assert django_bank.accounts.get_snapshot_versions(alice_account) == []
 
 
-def test_the_staff_nav_links_the_event_feed(staff_client, alice_client):
-    assert 'href="/staff/notifications/"' in staff_client.get("/").text
-    assert 'href="/staff/notifications/"' not in alice_client.get("/").text
+def test_the_staff_nav_links_the_event_feed_s_page(staff_client, alice_client):
+    assert 'href="/staff/feed/"' in staff_client.get("/").text
+    assert 'href="/staff/feed/"' not in alice_client.get("/").text
