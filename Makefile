@@ -91,7 +91,8 @@ test: lint
 
 ## screenshots: retake the README's screenshots (docs/screenshots) in Chromium
 screenshots: install-dev
-	ESBANK_TEST_BROWSER=1 ESBANK_SCREENSHOTS=1 $(BIN)/pytest tests/browser/test_dashboard.py -q
+	ESBANK_TEST_BROWSER=1 ESBANK_SCREENSHOTS=1 $(BIN)/pytest -q tests/browser/test_dashboard.py \
+	  tests/browser/test_transfer_by_number.py tests/browser/test_event_stream.py
 
 ## bench: the benchmark suite, on PostgreSQL at 127.0.0.1:5432 (user postgres;
 ##        ESBANK_BENCH_POSTGRES_URL for another); makes and drops its own

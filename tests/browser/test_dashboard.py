@@ -62,6 +62,9 @@ def test_customer_moves_money_in_place(live_server, new_context, customer, scree
     expect(page.locator("#balance")).to_have_attribute("data-amount", "174.50")
     assert was_not_reloaded(page)
     screenshot(page, "account.png")
+    page.set_viewport_size({"width": 390, "height": 844})
+    screenshot(page, "account-phone.png")
+    page.set_viewport_size({"width": 1280, "height": 860})
 
     page.get_by_role("link", name="Your accounts").click()
     expect(
@@ -114,6 +117,9 @@ def test_staff_follow_money_moved_by_someone_else(  # noqa: PLR0917 (fixtures)
     expect(row).to_have_attribute("data-amount", "123.45")
     assert was_not_reloaded(staff)
     screenshot(staff, "staff-dashboard.png")
+    staff.set_viewport_size({"width": 390, "height": 844})
+    screenshot(staff, "staff-dashboard-phone.png")
+    staff.set_viewport_size({"width": 1280, "height": 860})
 
     staff.locator(f'tr[data-account-id="{account_id}"]').get_by_role(
         "link", name="Events"

@@ -10,8 +10,8 @@ from tests.support.browser import log_in, mark_page, was_not_reloaded
 pytestmark = pytest.mark.browser
 
 
-def test_the_stream_shows_events_as_they_are_recorded(
-    live_server, new_context, customer, staff_member, django_bank
+def test_the_stream_shows_events_as_they_are_recorded(  # noqa: PLR0917 (fixtures)
+    live_server, new_context, customer, staff_member, django_bank, screenshot
 ):
     accounts = django_bank.accounts
     account_id = accounts.open_account("alice", "Everyday")
@@ -37,6 +37,7 @@ def test_the_stream_shows_events_as_they_are_recorded(
     for kind in ("DepositRecorded", "TransactionLogged"):
         expect(staff.locator(f'#event-stream tr[data-type="{kind}"]')).to_have_count(2)
     assert was_not_reloaded(staff)
+    screenshot(staff, "events.png")
 
     # The filter is a plain form: the page reloads with the filter applied.
     staff.get_by_label("Application").select_option("ledger")
