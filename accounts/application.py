@@ -31,9 +31,10 @@ from accounts.domain import (
     owner_log_id,
 )
 from accounts.errors import AccountNotFoundError, VersionNotFoundError
-from accounts.money import to_amount, to_overdraft_limit
+from accounts.money import to_amount
 from accounts.number_book import NumberBook
 from accounts.only_accounts import project_account
+from accounts.staff_desk import StaffDesk
 from accounts.statements import RecentStatement, read_statement_page
 from accounts.summaries import AccountSummary, RecordedEvent, summarise
 
@@ -72,6 +73,8 @@ class Accounts(Application):
         most = int(self.env.get("MAX_OPEN_ACCOUNTS") or 0)
         self.open_accounts = OpenAccountsLimit(most, self._get_account)
         self.numbers = NumberBook(self.repository)
+        # Overdraft limits, freezes: each with a reason (accounts/staff_desk.py).
+        self.staff = StaffDesk(self)
 
     # Commands.
 
@@ -158,17 +161,6 @@ class Accounts(Application):
         return self.commands.move_money(
             command, transfer, idempotency_key, from_account_id, to_account_id
         )
-
-    def set_overdraft_limit(self, account_id: UUID, limit: Decimal | int | str) -> None:
-        """Let the account's balance go down to minus ``limit``."""
-        limit = to_overdraft_limit(limit)
-
-        def set_overdraft_limit() -> None:
-            account = self._get_account(account_id)
-            account.set_overdraft_limit(limit)
-            self.save(account)
-
-        self.commands.retrying(set_overdraft_limit, account_id)
 
     def number_account(self, account_id: UUID) -> str:
         """Give an account opened before numbers one; return its number."""

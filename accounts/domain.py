@@ -18,6 +18,10 @@ each where it reads best:
   events that carry no arguments or whose effect deserves a name.
 - The ``@aggregate`` class decorator (``Receipt``): a plain class made into
   an aggregate, for small records created once and never changed.
+
+Staff put things right with new events too (a new overdraft limit, a
+freeze, an unfreeze, each with its reason): nothing recorded is ever
+changed or removed.
 """
 
 from __future__ import annotations
@@ -31,13 +35,16 @@ from eventsourcing.domain import Aggregate, DomainEvent, aggregate, event
 from accounts.account_numbers import is_well_formed
 from accounts.errors import (
     AccountClosedError,
+    AccountFrozenError,
     BalanceNotZeroError,
     BankError,
     CurrencyMismatchError,
+    FreezeStateError,
     InsufficientFundsError,
     InvalidAccountNameError,
     InvalidAccountNumberError,
     InvalidDescriptionError,
+    InvalidReasonError,
     OverdraftLimitError,
     SameAccountTransferError,
 )
@@ -50,6 +57,7 @@ BANK_NAMESPACE = uuid5(NAMESPACE_URL, "https://esbank.example/")
 
 MAX_NAME_LENGTH = 100
 MAX_DESCRIPTION_LENGTH = 140
+MAX_REASON_LENGTH = 200
 
 OPEN = "open"
 CLOSED = "closed"
@@ -59,11 +67,12 @@ class Account(Aggregate):
     """A customer's current account: a balance in one currency.
 
     Version 2 of its state replaced the flag ``is_closed`` with ``status``
-    (``"open"`` or ``"closed"``), and version 3 added ``number``; snapshots
-    taken by older versions are upcast, one step at a time, when read.
+    (``"open"`` or ``"closed"``), version 3 added ``number`` and version 4
+    ``frozen``; snapshots taken by older versions are upcast, one step at a
+    time, when read.
     """
 
-    class_version = 3
+    class_version = 4
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -72,6 +81,10 @@ class Account(Aggregate):
     @staticmethod
     def upcast_v2_v3(state: dict[str, Any]) -> None:
         state["number"] = ""  # numbered later, by NumberAssigned
+
+    @staticmethod
+    def upcast_v3_v4(state: dict[str, Any]) -> None:
+        state["frozen"] = False  # no account was frozen before freezing existed
 
     class Opened(Aggregate.Created):
         """The account was opened.
@@ -140,6 +153,32 @@ class Account(Aggregate):
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             state["description"] = ""
 
+    class OverdraftLimitSet(Aggregate.Event):
+        """Staff set how far the balance may go below zero, and said why.
+
+        Version 2 added ``reason``; limits set by version 1 (by the demo,
+        before staff could set them) are upcast with an empty one.
+        """
+
+        limit: Decimal
+        reason: str
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["reason"] = ""
+
+    class Frozen(Aggregate.Event):
+        """Staff froze the account: money may come in, none may leave."""
+
+        reason: str
+
+    class Unfrozen(Aggregate.Event):
+        """Staff unfroze the account: it works as before the freeze."""
+
+        reason: str
+
     class Closed(Aggregate.Event):
         """The account was closed for good."""
 
@@ -172,6 +211,7 @@ class Account(Aggregate):
         self.balance = ZERO
         self.overdraft_limit = ZERO
         self.status = OPEN
+        self.frozen = False
 
     @property
     def is_closed(self) -> bool:
@@ -193,6 +233,7 @@ class Account(Aggregate):
     def withdraw(self, amount: Decimal | int | str, transaction_id: UUID) -> None:
         """Take money out, down to the overdraft limit and no further."""
         self._check_is_open()
+        self._check_not_frozen()
         checked = to_amount(amount)
         self._check_can_debit(checked)
         self._withdrawn(amount=checked, transaction_id=transaction_id)
@@ -213,6 +254,7 @@ class Account(Aggregate):
             raise SameAccountTransferError
         self._check_is_open()
         to._check_is_open()
+        self._check_not_frozen()  # a frozen account may still be paid into
         if to.currency != self.currency:
             msg = f"Cannot transfer {self.currency} to a {to.currency} account."
             raise CurrencyMismatchError(msg)
@@ -232,16 +274,35 @@ class Account(Aggregate):
             description=reference,
         )
 
-    def set_overdraft_limit(self, limit: Decimal | int | str) -> None:
-        """Allow the balance to go down to minus ``limit``."""
+    def set_overdraft_limit(self, limit: Decimal | int | str, reason: str) -> None:
+        """Allow the balance to go down to minus ``limit``, for ``reason``."""
         self._check_is_open()
         checked = to_overdraft_limit(limit)
+        why = clean_reason(reason)
         if self.balance < -checked:
             msg = (
                 f"The account already owes £{-self.balance}; the limit cannot be lower."
             )
             raise OverdraftLimitError(msg)
-        self._overdraft_limit_set(limit=checked)
+        self._overdraft_limit_set(limit=checked, reason=why)
+
+    def freeze(self, reason: str) -> None:
+        """Let money in but none out, for ``reason``, until unfrozen."""
+        self._check_is_open()
+        why = clean_reason(reason)
+        if self.frozen:
+            msg = "This account is frozen already."
+            raise FreezeStateError(msg)
+        self._frozen(reason=why)
+
+    def unfreeze(self, reason: str) -> None:
+        """Let money out again, for ``reason``."""
+        self._check_is_open()
+        why = clean_reason(reason)
+        if not self.frozen:
+            msg = "This account is not frozen."
+            raise FreezeStateError(msg)
+        self._unfrozen(reason=why)
 
     def assign_number(self, number: str) -> None:
         """Number an account opened before accounts had numbers."""
@@ -256,6 +317,8 @@ class Account(Aggregate):
     def close(self) -> None:
         """Close the account for good; only an empty account can be closed."""
         self._check_is_open()
+        if self.frozen:
+            raise AccountFrozenError(self.id, "it cannot be closed")
         if self.balance != ZERO:
             raise BalanceNotZeroError(self.id)
         self.trigger_event(self.Closed)
@@ -265,6 +328,10 @@ class Account(Aggregate):
     def _check_is_open(self) -> None:
         if self.is_closed:
             raise AccountClosedError(self.id)
+
+    def _check_not_frozen(self) -> None:
+        if self.frozen:
+            raise AccountFrozenError(self.id)
 
     def _check_can_debit(self, amount: Decimal) -> None:
         if self.balance - amount < -self.overdraft_limit:
@@ -306,9 +373,17 @@ class Account(Aggregate):
     def _number_assigned(self, number: str) -> None:
         self.number = number
 
-    @event("OverdraftLimitSet")
-    def _overdraft_limit_set(self, limit: Decimal) -> None:
+    @event(OverdraftLimitSet)
+    def _overdraft_limit_set(self, limit: Decimal, reason: str) -> None:
         self.overdraft_limit = limit
+
+    @event(Frozen)
+    def _frozen(self, reason: str) -> None:
+        self.frozen = True
+
+    @event(Unfrozen)
+    def _unfrozen(self, reason: str) -> None:
+        self.frozen = False
 
 
 # The event classes, named once so policies and views can refer to them.
@@ -317,7 +392,9 @@ Deposited = Account.Deposited
 Withdrawn = Account.Withdrawn  # type: ignore[attr-defined]
 TransferSent = Account.TransferSent
 TransferReceived = Account.TransferReceived
-OverdraftLimitSet = Account.OverdraftLimitSet  # type: ignore[attr-defined]
+OverdraftLimitSet = Account.OverdraftLimitSet
+AccountFrozen = Account.Frozen
+AccountUnfrozen = Account.Unfrozen
 NumberAssigned = Account.NumberAssigned  # type: ignore[attr-defined]
 AccountClosed = Account.Closed
 
@@ -405,6 +482,14 @@ def clean_description(value: str) -> str:
     return _readable(
         value, "The description", MAX_DESCRIPTION_LENGTH, InvalidDescriptionError
     )
+
+
+def clean_reason(value: str) -> str:
+    """Return a staff operation's reason stripped; it must say something."""
+    if not (value.strip() if isinstance(value, str) else ""):
+        msg = "Give a reason: it is recorded with the change."
+        raise InvalidReasonError(msg)
+    return _readable(value, "The reason", MAX_REASON_LENGTH, InvalidReasonError)
 
 
 def clean_name(value: str, what: str) -> str:

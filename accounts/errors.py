@@ -77,6 +77,22 @@ class OverdraftLimitError(BankError):
     """Raised when a new overdraft limit is below what the account owes."""
 
 
+class AccountFrozenError(BankError):
+    """Raised when money would leave a frozen account, or it would be closed."""
+
+    def __init__(self, account_id: UUID, what: str = "no money can leave it") -> None:
+        super().__init__(f"This account is frozen: {what} until the bank unfreezes it.")
+        self.account_id = account_id
+
+
+class FreezeStateError(BankError):
+    """Raised when freezing a frozen account or unfreezing one that is not."""
+
+
+class InvalidReasonError(BankError):
+    """Raised when a staff operation's reason is missing, unreadable or too long."""
+
+
 class TooManyAccountsError(BankError):
     """Raised when an owner already holds as many open accounts as allowed."""
 

@@ -256,6 +256,17 @@ class AccountsListView(TrackingRecorder, ABC):
         """Mark an account closed."""
 
     @abstractmethod
+    def record_frozen(
+        self,
+        account_id: UUID,
+        frozen: bool,
+        version: int,
+        at: datetime,
+        tracking: Tracking,
+    ) -> None:
+        """Mark an account frozen (money may come in, none may leave) or not."""
+
+    @abstractmethod
     def record_number(
         self,
         account_id: UUID,
@@ -400,6 +411,18 @@ class AccountsListProjection(Projection[AccountsListView]):
         self.view.record_number(
             domain_event.originator_id,
             domain_event.number,
+            domain_event.originator_version,
+            domain_event.timestamp,
+            tracking,
+        )
+
+    @process_event.register(account_events.AccountFrozen)
+    @process_event.register(account_events.AccountUnfrozen)
+    def _frozen_or_unfrozen(self, domain_event: Any, tracking: Tracking) -> None:
+        self._settle_held_back_leg(tracking)
+        self.view.record_frozen(
+            domain_event.originator_id,
+            isinstance(domain_event, account_events.AccountFrozen),
             domain_event.originator_version,
             domain_event.timestamp,
             tracking,

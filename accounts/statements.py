@@ -112,8 +112,10 @@ def _transfer_in(domain_event: Any, balance: Decimal) -> StatementLine:
 @statement_line.register(account_events.NumberAssigned)
 @statement_line.register(account_events.OverdraftLimitSet)
 @statement_line.register(account_events.AccountClosed)
+@statement_line.register(account_events.AccountFrozen)
+@statement_line.register(account_events.AccountUnfrozen)
 def _no_movement(domain_event: Any, balance: Decimal) -> None:
-    """Opening, a new overdraft limit and closing move no money."""
+    """Opening, a new overdraft limit, freezes and closing move no money."""
     return
 
 

@@ -37,6 +37,8 @@ class AccountSummary:
     # Eight digits (accounts/account_numbers.py); "" until an account opened
     # before numbers existed is given one.
     number: str = ""
+    # Frozen by staff: money may come in, none may leave.
+    frozen: bool = False
 
     @property
     def available(self) -> Decimal:
@@ -99,4 +101,5 @@ def summarise(account: Account) -> AccountSummary:
         opened_at=account.created_on,
         last_activity_at=account.modified_on,
         number=account.number,
+        frozen=account.frozen,
     )

@@ -45,6 +45,8 @@ NOT_A_TRANSACTION = (
     | account_events.TransferReceived
     | account_events.OverdraftLimitSet
     | account_events.AccountClosed
+    | account_events.AccountFrozen
+    | account_events.AccountUnfrozen
     | account_events.ReceiptIssued
     | account_events.AccountIndexed
     | account_events.NumberAssigned

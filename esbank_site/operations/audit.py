@@ -7,6 +7,7 @@ followers' positions:
 
 - each account's balance equals the sum of its own movements, and is never
   below minus its overdraft limit;
+- no money left a frozen account, and none was closed while frozen;
 - the sum of all balances equals the ledger balance equals deposits minus
   withdrawals;
 - every movement is in the transaction log exactly once, and nothing else is;
@@ -50,6 +51,7 @@ class FoldedAccount:
 
     balance: Decimal = ZERO
     overdraft_limit: Decimal = ZERO
+    frozen: bool = False
 
 
 @dataclass(frozen=True)
@@ -176,6 +178,13 @@ class Books:
         if account is not None:
             account.overdraft_limit = domain_event.limit
 
+    @fold.register(account_events.AccountFrozen)
+    @fold.register(account_events.AccountUnfrozen)
+    def _frozen_or_unfrozen(self, domain_event: Any) -> None:
+        account = self._account(domain_event)
+        if account is not None:
+            account.frozen = isinstance(domain_event, account_events.AccountFrozen)
+
     @fold.register(account_events.AccountClosed)
     def _closed(self, domain_event: Any) -> None:
         account = self._account(domain_event)
@@ -183,6 +192,10 @@ class Books:
             self.report.problems.append(
                 f"Account {domain_event.originator_id} was closed holding "
                 f"£{account.balance}."
+            )
+        if account is not None and account.frozen:
+            self.report.problems.append(
+                f"Account {domain_event.originator_id} was closed while frozen."
             )
 
     @fold.register(account_events.Deposited)
@@ -218,6 +231,11 @@ class Books:
         account = self._account(domain_event)
         if account is None:
             return False
+        if change < ZERO and account.frozen:
+            self.report.problems.append(
+                f"£{-change} left account {domain_event.originator_id} while it "
+                f"was frozen (version {domain_event.originator_version})."
+            )
         account.balance += change
         if kind is not None:
             self.movements[domain_event.transaction_id] = Movement(

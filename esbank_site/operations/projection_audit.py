@@ -148,6 +148,16 @@ def _closed(domain_event: Any, row: AccountSummary | None) -> AccountSummary | N
     return _changed(domain_event, row, is_closed=True)
 
 
+@fold_row.register(account_events.AccountFrozen)
+def _frozen(domain_event: Any, row: AccountSummary | None) -> AccountSummary | None:
+    return _changed(domain_event, row, frozen=True)
+
+
+@fold_row.register(account_events.AccountUnfrozen)
+def _unfrozen(domain_event: Any, row: AccountSummary | None) -> AccountSummary | None:
+    return _changed(domain_event, row, frozen=False)
+
+
 def _changed(
     domain_event: Any,
     row: AccountSummary | None,

@@ -80,7 +80,7 @@ def test_transfer_moves_money_and_returns_one_transaction_id(bank, ada, bob):
 
 def test_statement_lists_movements_with_running_balance(bank, ada):
     bank.accounts.withdraw(ada, "30")
-    bank.accounts.set_overdraft_limit(ada, "10")
+    bank.accounts.staff.set_overdraft_limit(ada, "10", "Agreed overdraft")
     bank.accounts.withdraw(ada, "75")
     statement = whole_statement(bank.accounts.events, ada)
     assert [(s.kind, s.amount, s.balance) for s in statement] == [
@@ -229,7 +229,7 @@ def test_recent_statement_is_the_tail_of_the_full_one(bank, ada, bob):
     for n in range(1, 8):
         bank.accounts.deposit(ada, n)
         bank.accounts.transfer(ada, bob, "1.50")
-    bank.accounts.set_overdraft_limit(ada, "10")  # not a movement
+    bank.accounts.staff.set_overdraft_limit(ada, "10", "Agreed")  # no movement
     bank.accounts.withdraw(ada, "3")
     full = whole_statement(bank.accounts.events, ada)
 
@@ -282,7 +282,7 @@ def test_statement_pages_cover_the_statement_with_their_running_balances(bank, a
     for n in range(1, 13):
         bank.accounts.withdraw(ada, n)
         if n % 4 == 0:
-            bank.accounts.set_overdraft_limit(ada, n)  # not a movement
+            bank.accounts.staff.set_overdraft_limit(ada, n, "Agreed")  # no movement
     full = whole_statement(bank.accounts.events, ada)  # 13 lines
     pages = statement_pages(bank.accounts, ada, limit=5)
     assert [page.lines for page in pages] == [full[-5:], full[-10:-5], full[:-10]]

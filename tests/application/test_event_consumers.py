@@ -100,6 +100,8 @@ def test_every_event_class_of_every_aggregate_is_found() -> None:
         "Account.TransferSent",
         "Account.TransferReceived",
         "Account.OverdraftLimitSet",
+        "Account.Frozen",
+        "Account.Unfrozen",
         "Account.Closed",
         "Account.NumberAssigned",
         "Receipt.Issued",

@@ -54,7 +54,11 @@ def uses(bank: Bank, own: UUID) -> dict[str, Callable[[UUID], object]]:
         "withdraw": lambda i: accounts.withdraw(i, "1.00"),
         "transfer from": lambda i: accounts.transfer(i, own, "1.00"),
         "transfer to": lambda i: accounts.transfer(own, i, "1.00"),
-        "set_overdraft_limit": lambda i: accounts.set_overdraft_limit(i, "5.00"),
+        "set_overdraft_limit": lambda i: accounts.staff.set_overdraft_limit(
+            i, "5.00", "Agreed overdraft"
+        ),
+        "freeze": lambda i: accounts.staff.freeze(i, "Suspected fraud"),
+        "unfreeze": lambda i: accounts.staff.unfreeze(i, "Cleared"),
         "close_account": accounts.close_account,
     }
 

@@ -2,8 +2,9 @@
 
 tests/fixtures/v1_accounts.json holds rows of accounts_events and
 accounts_snapshots exactly as the version 1 code stored them: deposits
-without a description, and a snapshot (at version 50) of an Account whose
-state still had ``is_closed`` instead of ``status``.
+without a description, an overdraft limit set without a reason, and a
+snapshot (at version 50) of an Account whose state still had ``is_closed``
+instead of ``status`` (and neither ``number`` nor ``frozen``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from esbank_site.persistence.environment import eventsourcing_env
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "v1_accounts.json"
 VERA = UUID("af639e6fa5174135ab41f5ad9dbcc891")
+WALT = UUID("a9f12dc28cab415a8ef5140c9f800b7c")
 
 
 @pytest.fixture
@@ -78,6 +80,26 @@ def test_v1_deposits_are_upcast_with_an_empty_description(v1_bank):
     assert {line.description for line in deposits} == {""}
     history = v1_bank.accounts.get_history(VERA)
     assert history[1].data["description"] == ""
+
+
+def test_a_v1_overdraft_limit_is_upcast_with_an_empty_reason(v1_bank):
+    [limit_set] = [
+        e for e in v1_bank.accounts.get_history(WALT) if e.type == "OverdraftLimitSet"
+    ]
+    assert limit_set.data == {"limit": Decimal("50.00"), "reason": ""}
+    walt = v1_bank.accounts.get_account(WALT)
+    assert (walt.overdraft_limit, walt.frozen) == (Decimal("50.00"), False)
+    # Set again by staff today: a v2 event with its reason, beside the old one.
+    v1_bank.accounts.staff.set_overdraft_limit(WALT, "75.00", "Raised on request")
+    history = v1_bank.accounts.get_history(WALT)
+    assert [e.data.get("reason") for e in history[-2:]] == ["", "Raised on request"]
+
+
+def test_the_v1_snapshot_loads_as_an_account_that_is_not_frozen(v1_bank):
+    account = v1_bank.accounts.repository.get(VERA, version=50)
+    assert account.frozen is False
+    v1_bank.accounts.staff.freeze(VERA, "Checking an old account")
+    assert v1_bank.accounts.get_account(VERA).frozen
 
 
 def test_new_deposits_are_v2_beside_the_old_ones(v1_bank):

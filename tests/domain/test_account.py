@@ -63,7 +63,7 @@ def test_withdrawal_beyond_balance_records_no_event(account):
 
 
 def test_overdraft_limit_allows_a_negative_balance_down_to_the_limit(account):
-    account.set_overdraft_limit("50")
+    account.set_overdraft_limit("50", "Agreed with the customer")
     account.withdraw("150.00", uuid4())
     assert account.balance == Decimal("-50.00")
     with pytest.raises(InsufficientFundsError):
@@ -71,11 +71,11 @@ def test_overdraft_limit_allows_a_negative_balance_down_to_the_limit(account):
 
 
 def test_overdraft_limit_cannot_drop_below_what_is_owed(account):
-    account.set_overdraft_limit("50")
+    account.set_overdraft_limit("50", "Agreed with the customer")
     account.withdraw("130.00", uuid4())
     with pytest.raises(OverdraftLimitError):
-        account.set_overdraft_limit("29.99")
-    account.set_overdraft_limit("30")
+        account.set_overdraft_limit("29.99", "Agreed with the customer")
+    account.set_overdraft_limit("30", "Agreed with the customer")
     assert account.overdraft_limit == Decimal("30.00")
 
 
@@ -126,7 +126,7 @@ def test_close_requires_zero_balance_and_then_refuses_everything(account):
     for command in (
         lambda: account.deposit("1", uuid4()),
         lambda: account.withdraw("1", uuid4()),
-        lambda: account.set_overdraft_limit("1"),
+        lambda: account.set_overdraft_limit("1", "Agreed with the customer"),
         account.close,
     ):
         with pytest.raises(AccountClosedError):
@@ -137,7 +137,7 @@ def test_close_requires_zero_balance_and_then_refuses_everything(account):
 def test_account_is_rebuilt_from_its_events_without_rerunning_guards():
     account = Account.open(owner="ada", name="Current", number="12345674")
     account.deposit("10", uuid4())
-    account.set_overdraft_limit("5")
+    account.set_overdraft_limit("5", "Agreed with the customer")
     account.withdraw("15", uuid4())
     events = account.collect_events()
 

@@ -33,7 +33,7 @@ def test_every_kind_of_event_lands_in_its_row(bank):
     accounts.deposit(ada, "100.00", description="salary")
     accounts.withdraw(ada, "20.50")
     accounts.transfer(ada, bob, "30.01")
-    accounts.set_overdraft_limit(bob, "50")
+    accounts.staff.set_overdraft_limit(bob, "50", "Agreed overdraft")
     accounts.withdraw(bob, "60.00")
     accounts.deposit(cat, "5.00", idempotency_key="once")
     accounts.deposit(cat, "5.00", idempotency_key="once")  # a repeat: no event

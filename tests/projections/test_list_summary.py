@@ -56,7 +56,7 @@ def test_the_summary_adds_up_the_rows_after_every_kind_of_event(bank):
     accounts.withdraw(ada, "20.50")
     accounts.transfer(ada, bob, "30.01")  # moves money, adds none
     assert assert_adds_up(bank) == AccountsSummary(3, Decimal("79.51"))
-    accounts.set_overdraft_limit(bob, "50")
+    accounts.staff.set_overdraft_limit(bob, "50", "Agreed overdraft")
     accounts.withdraw(bob, "60.00")  # below zero
     assert assert_adds_up(bank) == AccountsSummary(3, Decimal("19.51"))
     accounts.deposit(cat, "5.00", idempotency_key="once")

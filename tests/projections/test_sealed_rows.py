@@ -60,6 +60,18 @@ def test_rows_are_sealed_yet_searched_sorted_and_audited(encrypted_bank, databas
     assert [(r.id, r.balance) for r in mine.rows] == [(ada, Decimal("12.02"))]
     assert (mine.count, mine.total_balance) == (1, Decimal("12.02"))
     assert audit(encrypted_bank).ok
+    # A freeze is sealed in the row too, and audited like the rest.
+    accounts.staff.freeze(zeb, "Offshore checks")
+    encrypted_bank.wait_until_processed(timeout=10)
+    [frozen] = view.get_accounts_page(AccountsQuery(search="ZEBEDIAH")).rows
+    assert frozen.frozen
+    [(flag,)] = run_sql(
+        database,
+        "SELECT frozen FROM accountslist_rows WHERE sealed IS NOT NULL "
+        f"AND version = {frozen.version}",
+    )
+    assert flag is None
+    assert audit(encrypted_bank).ok
 
 
 def test_a_sealed_row_copied_onto_another_is_refused(encrypted_bank, database):

@@ -3,7 +3,7 @@
 A migration runs on Django's connection settings; the list's tables are
 reached through the library's own factory and view, built here for the
 database being migrated (with the bank's key, so sealed rows can be read).
-Migrations 0003 and 0004 each hand in what to do with the view.
+Migrations 0003 to 0005 each hand in what to do with the view.
 """
 
 from __future__ import annotations

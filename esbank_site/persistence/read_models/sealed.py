@@ -58,6 +58,7 @@ class RowSeal:
             "last_activity_at": row.last_activity_at.isoformat(),
             "version": row.version,
             "number": row.number,
+            "frozen": row.frozen,
         }
         return self.cipher.encrypt(json.dumps(data).encode())
 
@@ -79,6 +80,7 @@ class RowSeal:
             last_activity_at=datetime.fromisoformat(data["last_activity_at"]),
             version=version,
             number=data.get("number", ""),  # rows sealed before numbers had none
+            frozen=data.get("frozen", False),  # nor before freezes, a flag
         )
 
     def seal_summary(self, summary: AccountsSummary) -> bytes:

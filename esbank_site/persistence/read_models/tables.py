@@ -85,7 +85,8 @@ COLUMNS = [
     "last_activity_at",
     "version",
     "sealed",
-    "number",  # last: added to existing tables by migration 0004
+    "number",  # added to existing tables by migration 0004
+    "frozen",  # added to existing tables by migration 0005
 ]
 REBUILD_INFIX = "_rebuild"
 
@@ -160,14 +161,19 @@ class AccountsListTables(AccountsListView):
             for name in (self.rows_table_name, self.summary_table_name)
         ] + [self.dialect.table(tracking_table_name, schema)]
         self._select_row_sql = self._sql("SELECT * FROM {rows} WHERE account_id = :id")
+        # Columns named: those added by a migration may sit in another order.
+        names = ", ".join("account_id" if c == "id" else c for c in COLUMNS)
         self._insert_row_sql = self._sql(
-            "INSERT INTO {rows} VALUES (" + ", ".join(f":{c}" for c in COLUMNS) + ")"
+            f"INSERT INTO {{rows}} ({names}) VALUES ("
+            + ", ".join(f":{c}" for c in COLUMNS)
+            + ")"
         )
         self._update_row_sql = self._sql(
             "UPDATE {rows} SET balance = :balance, "
             "overdraft_limit = :overdraft_limit, is_closed = :is_closed, "
             "last_activity_at = :last_activity_at, version = :version, "
-            "sealed = :sealed, number = :number WHERE account_id = :id"
+            "sealed = :sealed, number = :number, frozen = :frozen "
+            "WHERE account_id = :id"
         )
         self._select_summary_sql = self._sql("SELECT * FROM {summary}")
         self._store_summary_sql = self._sql(
@@ -193,7 +199,8 @@ class AccountsListTables(AccountsListView):
             f"owner_key {t.sort_key}, name_key {t.sort_key}, currency {t.text}, "
             f"balance {t.money}, overdraft_limit {t.money}, is_closed {t.flag}, "
             f"opened_at {t.time}, last_activity_at {t.time}, "
-            f"version {t.count} NOT NULL, sealed {t.sealed}, number {t.text})"
+            f"version {t.count} NOT NULL, sealed {t.sealed}, number {t.text}, "
+            f"frozen {t.flag})"
             f"{t.rows_table_options}",
             *self._create_index_statements(self),
             # One row: the rows added up (or NULLs beside a sealed summary).
@@ -311,6 +318,16 @@ class AccountsListTables(AccountsListView):
     ) -> None:
         self._change(account_id, tracking, version, at, number=number)
 
+    def record_frozen(
+        self,
+        account_id: UUID,
+        frozen: bool,
+        version: int,
+        at: datetime,
+        tracking: Tracking,
+    ) -> None:
+        self._change(account_id, tracking, version, at, frozen=frozen)
+
     def _change(
         self,
         account_id: UUID,
@@ -390,11 +407,24 @@ class AccountsListTables(AccountsListView):
         Tables made since have it (``_create_statements``); so this only
         adds it where it is missing (migration 0004).
         """
+        self._add_missing_column("number", self.dialect.types.text)
+
+    def add_frozen_column(self) -> None:
+        """Give a rows table made before freezes its ``frozen`` column (0005).
+
+        Left NULL on the rows already there, which reads as not frozen: no
+        account was frozen before the column existed.
+        """
+        self._add_missing_column("frozen", self.dialect.types.flag)
+
+    def _add_missing_column(self, column: str, column_type: str) -> None:
+        """Add ``column`` (one of ours, never input) to the rows, unless there."""
+        select = self._sql(f"SELECT {column} FROM {{rows}} LIMIT 0")
         try:
             with self.datastore.transaction(commit=False) as c:
-                self._execute(c, self._sql("SELECT number FROM {rows} LIMIT 0"), {})
+                self._execute(c, select, {})
         except PersistenceError:  # no such column (the library's wrapping)
-            alter = f"ALTER TABLE {{rows}} ADD COLUMN number {self.dialect.types.text}"
+            alter = f"ALTER TABLE {{rows}} ADD COLUMN {column} {column_type}"
             with self.datastore.transaction(commit=True) as c:
                 self._execute(c, self._sql(alter), {})
 
@@ -499,6 +529,7 @@ class AccountsListTables(AccountsListView):
             "version": row.version,
             "sealed": None,
             "number": row.number,
+            "frozen": d.encode_flag(row.frozen),
         }
 
     def _decode_row(self, r: Mapping[str, Any]) -> AccountSummary:
@@ -520,6 +551,7 @@ class AccountsListTables(AccountsListView):
             opened_at=d.decode_time(r["opened_at"]),
             last_activity_at=d.decode_time(r["last_activity_at"]),
             number=r["number"] or "",
+            frozen=bool(r["frozen"]),
         )
 
     def _read_summary(self, c: Any) -> AccountsSummary:
