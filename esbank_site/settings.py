@@ -156,6 +156,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every response carries X-Request-ID, and every request is
+    # logged once with it (web/request_ids.py).
+    "esbank_site.web.request_ids.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "esbank_site.web.security.SecurityHeadersMiddleware",
     # Serves static/ itself (gunicorn serves no files): before anything else.
