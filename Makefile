@@ -67,14 +67,16 @@ BIND ?= 127.0.0.1:8000
 WEB_ENV := ESBANK_PROCESS_INLINE=0 ESBANK_POLL_INTERVAL=0 \
   DJANGO_HTTPS=$${DJANGO_HTTPS:-0}
 # No control socket: gunicorn's default is one path for every instance on
-# the machine (~/.gunicorn/gunicorn.ctl), and nothing here uses it.
+# the machine (~/.gunicorn/gunicorn.ctl), and nothing here uses it. No access
+# log of gunicorn's: the site logs each request, with its id and the client's
+# address (esbank_site/web/request_ids.py).
 serve: install
 	@case "$$DATABASE_URL" in postgres://*|postgresql://*) ;; \
 	  *) echo "make serve needs DATABASE_URL=postgres://USER:PASSWORD@HOST:5432/NAME" \
 	       "(see docs/DEPLOYMENT.md); make run is the SQLite bank."; exit 2;; esac
 	$(WEB_ENV) $(BIN)/python manage.py migrate --noinput
 	$(WEB_ENV) $(BIN)/gunicorn esbank_site.wsgi --workers $(WEB_CONCURRENCY) \
-	  --bind $(BIND) --access-logfile - --graceful-timeout 10 --no-control-socket
+	  --bind $(BIND) --graceful-timeout 10 --no-control-socket
 
 ## lint: style, types, and imports that point one way (docs/ARCHITECTURE.md)
 lint: install-dev

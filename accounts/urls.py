@@ -1,10 +1,10 @@
-"""Customer pages and commands, and the staff's event timeline of an account."""
+"""Customer pages and commands; the staff's event timeline and operations."""
 
 from __future__ import annotations
 
 from django.urls import path
 
-from accounts import views
+from accounts import staff_views, views
 
 app_name = "accounts"
 
@@ -38,5 +38,20 @@ urlpatterns = [
         "staff/accounts/<uuid:account_id>/snapshot/",
         views.take_snapshot,
         name="take_snapshot",
+    ),
+    path(
+        "staff/accounts/<uuid:account_id>/overdraft/",
+        staff_views.set_overdraft_limit,
+        name="set_overdraft_limit",
+    ),
+    path(
+        "staff/accounts/<uuid:account_id>/freeze/",
+        staff_views.freeze_account,
+        name="freeze_account",
+    ),
+    path(
+        "staff/accounts/<uuid:account_id>/unfreeze/",
+        staff_views.unfreeze_account,
+        name="unfreeze_account",
     ),
 ]

@@ -54,6 +54,7 @@ from accounts.projections import (
     AccountsPage,
     AccountsQuery,
 )
+from accounts.staff_forms import staff_panels
 from accounts.statement_queries import read_page
 from accounts.statement_views import StatementFilters, csv_download, summary_fragment
 from accounts.templatetags.banking import format_money
@@ -617,7 +618,20 @@ def _account_page(
         for action in ACTIONS
         if can_act
     ]
+    # Staff change no balance, but set limits and freeze (staff_views.py).
+    is_staff = request.user.is_staff
+    context["staff_panels"] = staff_panels(account, bound_forms) if is_staff else []
     return context
+
+
+def account_page_refused(
+    request: HtmxHttpRequest, account: AccountSummary, name: str, form: BankForm
+) -> HttpResponse:
+    """The whole account page, with the form ``name`` refused in its place."""
+    context = _account_page(request, account, {name: form})
+    return render(
+        request, "accounts/account.html", context, status=_refused_status(form)
+    )
 
 
 def _statement_page(request: HtmxHttpRequest, account: AccountSummary) -> int | None:

@@ -162,6 +162,25 @@ MATRIX: list[tuple[str, str, str, tuple[Any, ...]]] = [
         "/staff/accounts/{own}/snapshot/",
         (TO_LOGIN, 403, 403, MOVED, TO_LOGIN),
     ),
+    # Staff operations, each with the form's reason: done for staff only.
+    (
+        "accounts:set_overdraft_limit",
+        "POST",
+        "/staff/accounts/{own}/overdraft/",
+        (TO_LOGIN, 403, 403, MOVED, TO_LOGIN),
+    ),
+    (
+        "accounts:freeze_account",
+        "POST",
+        "/staff/accounts/{own}/freeze/",
+        (TO_LOGIN, 403, 403, MOVED, TO_LOGIN),
+    ),
+    (
+        "accounts:unfreeze_account",
+        "POST",
+        "/staff/accounts/{own}/unfreeze/",
+        (TO_LOGIN, 403, 403, MOVED, TO_LOGIN),
+    ),
     (
         "accounts:open_account",
         "POST",
@@ -176,7 +195,13 @@ MATRIX: list[tuple[str, str, str, tuple[Any, ...]]] = [
         (TO_LOGIN, MOVED, MOVED, MOVED, TO_LOGIN),
     ),
 ]
-FORM = {"amount": "1.00", "to_account": "{bob}", "name": "Matrix"}
+FORM = {
+    "amount": "1.00",
+    "to_account": "{bob}",
+    "name": "Matrix",
+    "limit": "25.00",
+    "reason": "Access matrix",
+}
 
 # The methods each URL answers; any other is 405 for a signed-in user.
 # LoginView treats PUT as POST (Django's FormView), so it is left out.

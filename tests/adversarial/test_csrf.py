@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 HEADER_TOKEN = re.compile(r'"X-CSRFToken": "([^"]+)"')
 
-# Every POST a customer makes, and the staff's one, with a valid body.
+# Every POST a customer makes, and the staff's, with a valid body.
 POSTS = [
     ("customer", "/accounts/open/", {"name": "Via CSRF"}),
     ("customer", "/accounts/{own}/deposit/", {"amount": "1.00"}),
@@ -41,6 +41,9 @@ POSTS = [
     ("customer", "/accounts/{own}/transfer/", {"amount": "1.00", "to_account": "{to}"}),
     ("customer", "/accounts/{empty}/close/", {}),
     ("staff", "/staff/accounts/{own}/snapshot/", {}),
+    ("staff", "/staff/accounts/{own}/overdraft/", {"limit": "50", "reason": "CSRF"}),
+    ("staff", "/staff/accounts/{own}/freeze/", {"reason": "CSRF check"}),
+    ("staff", "/staff/accounts/{frozen}/unfreeze/", {"reason": "CSRF check"}),
     ("customer", "/accounts/logout/", {}),
 ]
 POST_IDS = [path.split("/")[-2] for _, path, _ in POSTS]
@@ -97,10 +100,13 @@ def ids(django_bank: Bank, users: dict[str, User]) -> dict[str, UUID]:
     accounts = django_bank.accounts
     own = accounts.open_account("alice", "Everyday")
     accounts.deposit(own, Decimal("100.00"))
+    frozen = accounts.open_account("alice", "Frozen")
+    accounts.staff.freeze(frozen, "To be unfrozen")
     return {
         "own": own,
         "empty": accounts.open_account("alice", "Empty"),
         "to": accounts.open_account("bob", "Bob's"),
+        "frozen": frozen,
     }
 
 

@@ -355,6 +355,9 @@ ID_URLS = {
     "accounts:close_account": ("POST", ("owner", "staff")),
     "accounts:account_events": ("GET", ("staff",)),
     "accounts:take_snapshot": ("POST", ("staff",)),
+    "accounts:set_overdraft_limit": ("POST", ("staff",)),
+    "accounts:freeze_account": ("POST", ("staff",)),
+    "accounts:unfreeze_account": ("POST", ("staff",)),
 }
 
 

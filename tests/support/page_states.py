@@ -300,6 +300,25 @@ def snapshot_taken(page: Page, site: Site) -> None:
     expect(page.locator(".message-success")).to_be_visible()
 
 
+def staff_operation_refused(page: Page, site: Site) -> None:
+    """A limit past the most, with no reason: both refused beside their fields."""
+    at("/accounts/{big}/")(page, site)
+    form = page.locator("#form-set_overdraft_limit")
+    form.get_by_label("Overdraft limit (£)").fill("99999")
+    form.get_by_role("button", name="Set limit").click()
+    expect(form.locator(".field-error")).to_have_count(2)
+
+
+def frozen_by_staff(page: Page, site: Site) -> None:
+    """Staff freeze an account: its badge, the notice, the unfreeze form."""
+    at("/accounts/{empty}/")(page, site)
+    form = page.locator("#form-freeze_account")
+    form.get_by_label("Reason").fill("Card reported stolen by the customer")
+    form.get_by_role("button", name="Freeze account").click()
+    expect(page.locator("#account-status .notice")).to_be_visible()
+    expect(page.locator("#form-unfreeze_account")).to_be_visible()
+
+
 def time_travel_refused(page: Page, site: Site) -> None:
     at("/staff/accounts/{everyday}/events/?at=yesterday-ish", status=422)(page, site)
 
@@ -411,6 +430,13 @@ PAGE_STATES: list[PageState] = [
         at("/staff/accounts/{unknown}/events/", 404),
     ),
     PageState("snapshot taken", "staff", snapshot_taken),
+    PageState("staff operation refused (422)", "staff", staff_operation_refused),
+    PageState("account frozen by staff", "staff", frozen_by_staff),
+    PageState(
+        "timeline, a freeze and its reason",
+        "staff",
+        at("/staff/accounts/{empty}/events/"),
+    ),
     PageState("events", "staff", at("/staff/events/")),
     PageState("events, older page", "staff", older_events),
     PageState(

@@ -74,7 +74,7 @@ def spy_on_reads(bank, monkeypatch):
 def test_each_log_holds_only_the_types_it_lists(bank):
     ada, bob = history(bank)
     bank.accounts.withdraw(ada, "1.00")
-    bank.accounts.set_overdraft_limit(bob, "10.00")
+    bank.accounts.staff.set_overdraft_limit(bob, "10.00", "Agreed overdraft")
     bank.wait_until_processed()
     for log in bank_logs(bank):
         stored = {
