@@ -82,13 +82,15 @@ class AmountField(forms.CharField):
     widget = forms.TextInput(
         attrs={"inputmode": "decimal", "autocomplete": "off", "placeholder": "0.00"}
     )
+    # The bank's rule for the sum: subclasses name another (an overdraft limit).
+    parse = staticmethod(to_amount)
 
     def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]
         text = super().to_python(value)
         if not text:
             return None
         try:
-            return to_amount(text)
+            return self.parse(text)
         except InvalidAmountError as error:
             raise ValidationError(str(error), code="invalid") from None
 

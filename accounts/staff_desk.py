@@ -16,6 +16,7 @@ from accounts.domain import clean_reason
 from accounts.money import to_overdraft_limit
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from decimal import Decimal
     from uuid import UUID
 
@@ -46,32 +47,26 @@ class StaffDesk:
     ) -> None:
         """Let the account's balance go down to minus ``limit``."""
         limit, reason = to_overdraft_limit(limit), clean_reason(reason)
-
-        def set_overdraft_limit() -> None:
-            account = self.app._get_account(account_id)
-            account.set_overdraft_limit(limit, reason)
-            self.app.save(account)
-
-        self.app.commands.retrying(set_overdraft_limit, account_id)
+        self._change(
+            account_id, lambda account: account.set_overdraft_limit(limit, reason)
+        )
 
     def freeze(self, account_id: UUID, reason: str) -> None:
         """Let money into the account but none out, until it is unfrozen."""
         reason = clean_reason(reason)
-
-        def freeze() -> None:
-            account = self.app._get_account(account_id)
-            account.freeze(reason)
-            self.app.save(account)
-
-        self.app.commands.retrying(freeze, account_id)
+        self._change(account_id, lambda account: account.freeze(reason))
 
     def unfreeze(self, account_id: UUID, reason: str) -> None:
         """Let money out of a frozen account again."""
         reason = clean_reason(reason)
+        self._change(account_id, lambda account: account.unfreeze(reason))
 
-        def unfreeze() -> None:
+    def _change(self, account_id: UUID, call: Callable[[Account], None]) -> None:
+        """Load the account, call one of its methods, save: retried on conflict."""
+
+        def change() -> None:
             account = self.app._get_account(account_id)
-            account.unfreeze(reason)
+            call(account)
             self.app.save(account)
 
-        self.app.commands.retrying(unfreeze, account_id)
+        self.app.commands.retrying(change, account_id)

@@ -21,12 +21,10 @@ from accounts.errors import (
     InvalidReasonError,
     OverdraftLimitError,
 )
-from accounts.forms import BankForm
+from accounts.forms import AmountField, BankForm
 from accounts.money import to_overdraft_limit
 
 if TYPE_CHECKING:
-    from decimal import Decimal
-
     from accounts.summaries import AccountSummary
 
 
@@ -48,21 +46,10 @@ class ReasonField(forms.CharField):
             raise ValidationError(str(error), code="invalid") from None
 
 
-class LimitField(forms.CharField):
+class LimitField(AmountField):
     """An overdraft limit, £0.00 to £10,000.00, parsed by the bank's own rules."""
 
-    widget = forms.TextInput(
-        attrs={"inputmode": "decimal", "autocomplete": "off", "placeholder": "0.00"}
-    )
-
-    def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]
-        text = super().to_python(value)
-        if not text:
-            return None
-        try:
-            return to_overdraft_limit(text)
-        except InvalidAmountError as error:
-            raise ValidationError(str(error), code="invalid") from None
+    parse = staticmethod(to_overdraft_limit)
 
 
 class OverdraftLimitForm(BankForm):
