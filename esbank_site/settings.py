@@ -169,6 +169,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Events recorded by the view say who asked, in which request
+    # (web/provenance.py): needs request.user and request.id.
+    "esbank_site.web.provenance.ProvenanceMiddleware",
     "esbank_site.web.middleware.LoginRequiredMiddleware",
     # 400 for NUL in a query, cookie, Basic credentials or (once signed in)
     # a form, before any view or database sees it (docs/SECURITY.md).

@@ -27,6 +27,10 @@ the processing event itself, not in the database (it is not committed yet):
 an aggregate in ``processing_event.aggregates``, a logged event in
 ``processing_event.events``. ``processing_event.tracking`` is the position
 of the event at hand while the policy runs.
+
+Every event a policy records is stamped with where it came from: actor
+``system:<follower name>``, the correlation id of the leader's event it
+answers, and that event as its causation (``accounts/provenance.py``).
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from eventsourcing.application import NotificationLog
+    from eventsourcing.domain import DomainEventProtocol
+    from eventsourcing.persistence import Tracking
     from eventsourcing.system import ProcessingJob
 
 
@@ -93,6 +99,17 @@ class BatchProcessApplication(ProcessApplication):
             if limit is not None and pulled >= limit:
                 return
 
+    def process_event(
+        self, domain_event: DomainEventProtocol[Any], tracking: Tracking
+    ) -> None:
+        """One notification, one transaction, as the library's does.
+
+        The library's runs the policy, records, snapshots and notifies for
+        one notification: ``process_batch`` of one job does the same, and
+        stamps the policy's events as every pull does.
+        """
+        self.process_batch([(domain_event, tracking)])
+
     def process_batch(self, jobs: Sequence[ProcessingJob[Any]]) -> None:
         """Run the policy on each event, then record them all in one go."""
         if not jobs:
@@ -101,8 +118,31 @@ class BatchProcessApplication(ProcessApplication):
             batch: ProcessingEvent[Any] = ProcessingEvent()
             for domain_event, tracking in jobs:
                 batch.tracking = tracking  # recorded: the last one's
+                already = len(batch.events)
                 self.policy(domain_event, batch)
+                self._stamp(batch.events[already:], domain_event, tracking)
             recordings = self._record(batch)
             self._take_snapshots(batch)
             self.notify(batch.events)
             self._notify(recordings)
+
+    def _stamp(
+        self,
+        new_events: Sequence[Any],
+        cause: DomainEventProtocol[Any],
+        tracking: Tracking,
+    ) -> None:
+        """Mark the events a policy recorded as answering ``cause``.
+
+        Events are frozen dataclasses: the attributes are set as the
+        library's mapper reads them back, through ``object.__setattr__``.
+        """
+        causation = (
+            f"{tracking.application_name}#{tracking.notification_id} "
+            f"{cause.originator_id} v{cause.originator_version}"
+        )
+        correlation_id = getattr(cause, "correlation_id", "")
+        for new_event in new_events:
+            object.__setattr__(new_event, "actor", f"system:{self.name}")
+            object.__setattr__(new_event, "correlation_id", correlation_id)
+            object.__setattr__(new_event, "causation", causation)

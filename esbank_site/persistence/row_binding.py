@@ -11,6 +11,12 @@ the cipher's own authentication.
 
 Events written before the binding existed (no ``_row`` field) are accepted
 as they are: rejecting them would make old history unreadable.
+
+The same mapper stamps each event with its provenance (``actor``,
+``correlation_id``, ``causation``: ``accounts/provenance.py``) and upcasts
+events stored before those existed. It is the one place every event of
+every application passes through, so it covers every event class at once,
+where an ``upcast_v1_v2`` would be needed on each class.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 from eventsourcing.persistence import Mapper, MapperDeserialisationError, StoredEvent
 from eventsourcing.utils import get_topic
+
+from accounts import provenance
 
 if TYPE_CHECKING:
     from uuid import UUID
@@ -36,6 +44,7 @@ class RowBindingMapper(Mapper["UUID"]):
     """``Mapper`` that seals each event's state to its row."""
 
     def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
+        _stamp(domain_event)
         topic = get_topic(domain_event.__class__)
         event_state = dict(vars(domain_event))
         originator_id = event_state.pop("originator_id")
@@ -71,7 +80,39 @@ class RowBindingMapper(Mapper["UUID"]):
                 f"event ({row}): the event store has been tampered with."
             )
             raise TamperedEventError(msg)
+        _upcast_provenance(domain_event)
         return domain_event
+
+
+def _stamp(domain_event: DomainEventProtocol[UUID]) -> None:
+    """Give an event not stamped yet the current provenance.
+
+    An Accounts command is saved in the thread that asked for it (a request,
+    a command run), so the provenance current at save time is its own. A
+    follower stamps its events before they get here (``ledger/batches.py``),
+    and those are left as they are. Set on the event object too (frozen, so
+    through ``object.__setattr__``): followers in the same process are handed
+    this object, not the stored row.
+    """
+    if hasattr(domain_event, "actor"):
+        return
+    stamp = provenance.current()
+    for field in provenance.FIELDS:
+        object.__setattr__(domain_event, field, getattr(stamp, field))
+
+
+def _upcast_provenance(domain_event: DomainEventProtocol[UUID]) -> None:
+    """Upcast an event stored before provenance existed: actor ``unknown``.
+
+    The library's aggregates are rebuilt calling ``__init__`` and ``@event``
+    methods with only the attributes they name, so these extra ones do not
+    disturb replay, old events or new.
+    """
+    state = domain_event.__dict__
+    if "actor" not in state:
+        state["actor"] = provenance.UNKNOWN
+        state.setdefault("correlation_id", "")
+        state.setdefault("causation", "")
 
 
 def _row_identity(originator_id: Any, originator_version: int, topic: str) -> str:

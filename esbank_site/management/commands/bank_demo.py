@@ -18,6 +18,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.errors import BankError
+from accounts.provenance import acting_as, command_run
 from esbank_site import bank as site_bank
 from esbank_site.runtime.progress import progress_bar
 
@@ -121,6 +122,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # Its events say this command recorded them, in this run.
+        with acting_as(command_run("bank_demo")):
+            self.run(**options)
+
+    def run(self, **options: Any) -> None:
         if options["accounts"] < 2 or options["transactions"] < 0:
             msg = "Use at least 2 accounts and a non-negative number of transactions."
             raise CommandError(msg)

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
+from accounts.provenance import acting_as, command_run
 from esbank_site import bank as site_bank
 
 
@@ -24,6 +25,11 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # Its events say this command recorded them, in this run.
+        with acting_as(command_run("number_accounts")):
+            self.run(**options)
+
+    def run(self, **options: Any) -> None:
         accounts = site_bank.get_bank().accounts
         numbered = total = 0
         for entry in accounts.account_index.get():
