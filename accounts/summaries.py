@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from accounts.money import ZERO
+from accounts.provenance import FIELDS as PROVENANCE_FIELDS
+from accounts.provenance import UNKNOWN
 
 if TYPE_CHECKING:
     from accounts.domain import Account
@@ -54,10 +56,14 @@ class RecordedEvent:
     type: str
     timestamp: datetime
     data: dict[str, Any]
+    # Its envelope, apart from its data (accounts/provenance.py).
+    actor: str = UNKNOWN
+    correlation_id: str = ""
+    causation: str = ""
 
     @classmethod
     def of(cls, domain_event: Any) -> RecordedEvent:
-        """A stored event with its own attributes as ``data``."""
+        """A stored event: its own attributes as ``data``, its provenance apart."""
         return cls(
             version=domain_event.originator_version,
             type=type(domain_event).__name__,
@@ -65,9 +71,17 @@ class RecordedEvent:
             data={
                 key: value
                 for key, value in domain_event.__dict__.items()
-                if key not in ("originator_id", "originator_version", "timestamp")
+                if key not in _NOT_DATA
             },
+            actor=getattr(domain_event, "actor", UNKNOWN),
+            correlation_id=getattr(domain_event, "correlation_id", ""),
+            causation=getattr(domain_event, "causation", ""),
         )
+
+
+_NOT_DATA = frozenset(
+    ("originator_id", "originator_version", "timestamp", *PROVENANCE_FIELDS)
+)
 
 
 def opened(domain_event: Any) -> AccountSummary:
