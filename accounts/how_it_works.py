@@ -145,6 +145,21 @@ EXPLANATIONS: dict[str, Explanation] = {
         symbol="EventStream",
         anchor=SYSTEMS,
     ),
+    "trace": Explanation(
+        title="How this works: a transaction's trace",
+        text=(
+            "Accounts records a transaction's events in one save; the Ledger "
+            "and the transaction log, process applications following Accounts, "
+            "record theirs in answer, each carrying the request's correlation "
+            "id and, as its causation, the Accounts event it answers. The trace "
+            "reads the newest notifications of each application's log for the "
+            "events naming this transaction id, and compares each follower's "
+            "tracking position with each Accounts event's notification id."
+        ),
+        path="esbank_site/web/trace.py",
+        symbol="read_trace",
+        anchor=SYSTEMS,
+    ),
     "timeline": Explanation(
         title="How this works: the timeline",
         text=(

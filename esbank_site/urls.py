@@ -6,7 +6,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from esbank_site.feed import page as feed_page
-from esbank_site.web import event_pages, views
+from esbank_site.web import event_pages, trace_pages, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -19,6 +19,11 @@ urlpatterns = [
         "staff/events/latest/",
         event_pages.latest_events_hx,
         name="latest_events_hx",
+    ),
+    path(
+        "staff/trace/<uuid:transaction_id>/",
+        trace_pages.trace,
+        name="trace",
     ),
     path("staff/feed/", feed_page.feed_page, name="feed_page"),
     path("staff/notifications/", include("esbank_site.feed.urls")),

@@ -47,7 +47,8 @@ REFUSALS = {TO_LOGIN, 401, 403, 404, 405, 422}
 OTHER_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 # (URL name, method, path, expected answer for each actor in ACTORS).
-# {own} is the owner's funded account, {bob} the other customer's.
+# {own} is the owner's funded account, {bob} the other customer's, {tx} the
+# transaction that funded it.
 MATRIX: list[tuple[str, str, str, tuple[Any, ...]]] = [
     ("dashboard", "GET", "/", (TO_LOGIN, 200, 200, 200, TO_LOGIN)),
     ("login", "GET", LOGIN, (200, 200, 200, 200, 200)),
@@ -111,6 +112,12 @@ MATRIX: list[tuple[str, str, str, tuple[Any, ...]]] = [
         "latest_events_hx",
         "GET",
         "/staff/events/latest/",
+        (TO_LOGIN, 403, 403, 200, TO_LOGIN),
+    ),
+    (
+        "trace",
+        "GET",
+        "/staff/trace/{tx}/",
         (TO_LOGIN, 403, 403, 200, TO_LOGIN),
     ),
     (
@@ -321,12 +328,12 @@ def clients(people: dict[str, User]) -> dict[str, Client]:
 def ids(django_bank: Bank, people: dict[str, User]) -> dict[str, UUID]:
     accounts = django_bank.accounts
     own = accounts.open_account("alice", "Everyday")
-    accounts.deposit(own, Decimal("100.00"))
+    tx = accounts.deposit(own, Decimal("100.00"))
     bob = accounts.open_account("bob", "Bob's current")
     accounts.deposit(bob, Decimal("50.00"))
     carol = accounts.open_account("carol", "Carol's")
     accounts.deposit(carol, Decimal("20.00"))
-    return {"own": own, "bob": bob, "carol": carol}
+    return {"own": own, "bob": bob, "carol": carol, "tx": tx}
 
 
 def test_the_matrix_names_every_url():
@@ -424,7 +431,10 @@ def test_an_inactive_user_cannot_log_in(django_bank, clients, people):
 
 
 def balances(bank: Bank, ids: dict[str, UUID]) -> dict[str, Decimal]:
-    return {key: bank.accounts.get_account(i).balance for key, i in ids.items()}
+    return {
+        key: bank.accounts.get_account(ids[key]).balance
+        for key in ("own", "bob", "carol")
+    }
 
 
 def test_tampered_forms_never_move_another_customers_money(django_bank, clients, ids):

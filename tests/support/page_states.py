@@ -294,6 +294,14 @@ def older_events(page: Page, site: Site) -> None:
     at(older)(page, site)
 
 
+def newest_trace(page: Page, site: Site) -> None:
+    """The trace of the newest transaction, reached from the transaction log."""
+    at("/staff/transactions/")(page, site)
+    trace = page.locator(".log-number").first.get_attribute("href")
+    assert trace
+    at(trace)(page, site)
+
+
 def snapshot_taken(page: Page, site: Site) -> None:
     at("/staff/accounts/{everyday}/events/")(page, site)
     page.get_by_role("button", name="Take a snapshot now").click()
@@ -444,6 +452,12 @@ PAGE_STATES: list[PageState] = [
     ),
     PageState(
         "events, no such page (400)", "staff", at("/staff/events/?before=x", 400)
+    ),
+    PageState("trace of a transaction", "staff", newest_trace),
+    PageState(
+        "trace, unknown transaction (404)",
+        "staff",
+        at("/staff/trace/{unknown}/", 404),
     ),
     PageState("event feed", "staff", at("/staff/feed/")),
     PageState(

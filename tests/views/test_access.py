@@ -29,7 +29,8 @@ def clients(client, alice_client, bob_client, staff_client):
 
 
 # (path template, status for: anonymous, owner, other customer, staff).
-# "{id}" is the owner's account; 302 for anonymous means "to the login page".
+# "{id}" is the owner's account, "{tx}" a deposit to it; 302 for anonymous
+# means "to the login page".
 GET_MATRIX = [
     ("/", 302, 200, 200, 200),
     ("/accounts/{id}/", 302, 200, 404, 200),
@@ -41,6 +42,7 @@ GET_MATRIX = [
     ("/staff/transactions/", 302, 403, 403, 200),
     ("/staff/events/", 302, 403, 403, 200),
     ("/staff/events/latest/", 302, 403, 403, 200),
+    ("/staff/trace/{tx}/", 302, 403, 403, 200),
     ("/staff/feed/", 302, 403, 403, 200),
     ("/health/", 200, 200, 200, 200),
     ("/accounts/login/", 200, 200, 200, 200),
@@ -65,9 +67,10 @@ POST_MATRIX = [
 
 @pytest.mark.parametrize(("role_index", "role"), list(enumerate(ROLES)))
 @pytest.mark.parametrize("row", GET_MATRIX, ids=[row[0] for row in GET_MATRIX])
-def test_get_access(clients, alice_account, row, role_index, role):
+def test_get_access(clients, django_bank, alice_account, row, role_index, role):  # noqa: PLR0917
     path, *statuses = row
-    response = clients[role].get(path.format(id=alice_account))
+    tx = django_bank.accounts.deposit(alice_account, "1.00") if "{tx}" in path else ""
+    response = clients[role].get(path.format(id=alice_account, tx=tx))
     assert response.status_code == statuses[role_index]
     if statuses[role_index] == 302:
         assert response["Location"].startswith(LOGIN)
@@ -178,13 +181,15 @@ HTMX_MATRIX = [
     ("/staff/transactions/", STAFF, "fragment"),
     ("/staff/events/", STAFF, "fragment"),
     ("/staff/events/latest/", STAFF, "fragment"),
+    ("/staff/trace/{tx}/", STAFF, "fragment"),
     ("/staff/feed/", STAFF, "page"),
 ]
 
 
 @pytest.mark.parametrize(("path", "role", "kind"), HTMX_MATRIX)
-def test_get_with_htmx(clients, alice_account, path, role, kind):
-    response = clients[role].get(path.format(id=alice_account), headers=HX)
+def test_get_with_htmx(clients, django_bank, alice_account, path, role, kind):  # noqa: PLR0917
+    tx = django_bank.accounts.deposit(alice_account, "1.00") if "{tx}" in path else ""
+    response = clients[role].get(path.format(id=alice_account, tx=tx), headers=HX)
     assert response.status_code == 200
     assert ("<html" in response.content.decode()) is (kind == "page")
 

@@ -148,6 +148,15 @@ def test_the_event_stream_explains_reading_every_log(staff_client, alice_account
     assert_true_to_the_repository(found["event_stream"], linked=True)
 
 
+@pytest.mark.usefixtures("source_url")
+def test_the_trace_explains_correlation_across_applications(
+    staff_client, django_bank, alice_account
+):
+    transaction_id = django_bank.accounts.deposit(alice_account, "5.00")
+    found = page(staff_client, reverse("trace", args=[transaction_id]), {"trace"})
+    assert_true_to_the_repository(found["trace"], linked=True)
+
+
 def test_staff_viewing_an_account_see_no_forms_and_no_explanation_of_them(
     staff_client, alice_account
 ):
