@@ -13,6 +13,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.db import DatabaseError
+from eventsourcing.persistence import PersistenceError
+
 from accounts.provenance import Provenance, acting_as
 
 if TYPE_CHECKING:
@@ -27,10 +30,15 @@ ANONYMOUS = "anonymous"
 def provenance_of(request: HttpRequest) -> Provenance:
     """Who is asking, and the id of the request they asked in."""
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
-        actor = ANONYMOUS
-    else:
-        actor = user.get_username()
+    try:
+        signed_in = user is not None and user.is_authenticated
+    except (DatabaseError, PersistenceError):
+        # The session's user cannot be read: the database is down. No event
+        # can be saved either; the request goes on to be answered as it
+        # would be (503, or the health check's status), reading the user
+        # again where it needs to and failing there.
+        signed_in = False
+    actor = user.get_username() if signed_in and user is not None else ANONYMOUS
     return Provenance(actor=actor, correlation_id=getattr(request, "id", ""))
 
 
