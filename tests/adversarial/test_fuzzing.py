@@ -15,6 +15,13 @@ exactly one command (one transaction, opening or closing) if the request
 was accepted, by none otherwise (a repeat of an accepted token is accepted
 and records nothing); and every amount stored is quantized to pence, equal
 to the amount posted. Oversized bodies and too many fields get a 400.
+
+The staff's forms (overdraft limit, freeze, unfreeze) are fuzzed apart, as
+staff: each limit and reason arbitrary text or an edge case (a limit just
+over £10,000.00, a reason of 201 characters, blank, reversed or NUL), each
+field missing, doubled or joined by others. A refusal is a 422 (a 400 for
+NUL) and records nothing; an accepted post records exactly one event of
+its kind, with the reason cleaned and the limit in pence as posted.
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ from hypothesis import strategies as st
 
 from accounts.domain import (
     ALL_ACCOUNTS_LOG_ID,
+    Account,
     AccountClosed,
     AccountOpened,
     Deposited,
@@ -44,9 +52,11 @@ from accounts.domain import (
     TransferReceived,
     TransferSent,
     Withdrawn,
+    clean_reason,
     owner_log_id,
 )
 from accounts.forms import NO_SUCH_ACCOUNT
+from accounts.money import to_overdraft_limit
 from esbank_site.operations.audit import audit
 from ledger.domain import TRANSACTION_LOG_ID, Ledger
 from tests.adversarial.test_access_matrix import blank, url_names
@@ -316,6 +326,113 @@ def test_fuzzed_posts_never_fail_and_record_only_accepted_commands(
     )
     assert fuzzer.accepted >= 10
     assert report.ok, report.problems
+
+
+# The staff's forms on an account page, each field fuzzed as the money
+# forms' are, always posted by staff (customers get a 403 before any field
+# is read: tests/adversarial/test_access_matrix.py).
+STAFF_EXAMPLES = 60
+NASTY_REASONS = [
+    "", " ", "\t\n", "\x00", "a\x00b", "\u200b", "\u202e reversed", "x" * 200,
+    " " + "x" * 200 + " ", "x" * 201, TEN_KB, "<script>", "'; --", " Audit. ",
+]  # fmt: skip
+LIMITS = st.one_of(
+    AMOUNTS,
+    st.sampled_from(["0", "0.00", "-0.01", "10000.00", "10000", "10000.01", "1E+4"]),
+)
+# Plain reasons weigh as much as all the others, as valid amounts do above.
+PLAIN_REASONS = st.from_regex(r"[A-Za-z][A-Za-z0-9 .,'-]{0,60}", fullmatch=True)
+REASONS = st.one_of(PLAIN_REASONS, PLAIN_REASONS, TEXTS, st.sampled_from(NASTY_REASONS))
+STAFF_FORMS: dict[str, dict[str, Any]] = {
+    "overdraft": {"limit": LIMITS, "reason": REASONS},
+    "freeze": {"reason": REASONS},
+    "unfreeze": {"reason": REASONS},
+}
+STAFF_EVENTS = {
+    "overdraft": Account.OverdraftLimitSet,
+    "freeze": Account.Frozen,
+    "unfreeze": Account.Unfrozen,
+}
+
+
+@st.composite
+def staff_posts(draw: st.DrawFn) -> dict[str, Any]:
+    """One staff POST: to which form, with which fields, as htmx or not."""
+    form = draw(st.sampled_from(list(STAFF_FORMS)))
+    data: dict[str, Any] = {}
+    for name, values in STAFF_FORMS[form].items():
+        shape = draw(st.sampled_from(["given"] * 6 + ["missing", "twice"]))
+        if shape == "given":
+            data[name] = draw(values)
+        elif shape == "twice":
+            data[name] = [draw(values), draw(values)]
+    extra = draw(st.dictionaries(st.text(min_size=1, max_size=12), TEXTS, max_size=2))
+    for name, value in extra.items():
+        data.setdefault(name, value)
+    return {"form": form, "data": data, "htmx": draw(st.booleans())}
+
+
+def send_staff(fuzzer: Fuzzer, post: dict[str, Any], tally: Counter[str]) -> None:
+    """Post ``post`` as staff; accepted, one event as posted; refused, none."""
+    bank, account = fuzzer.bank, fuzzer.accounts["own"]
+    before = bank.accounts.recorder.max_notification_id() or 0
+    response = fuzzer.clients["staff"].post(
+        f"/staff/accounts/{account}/{post['form']}/",
+        post["data"],
+        headers={"HX-Request": "true"} if post["htmx"] else {},
+    )
+    tally[f"{post['form']} {response.status_code}"] += 1
+    assert response.status_code < 500, response.content[:500]
+    new = [
+        bank.accounts.mapper.to_domain_event(n)
+        for n in bank.accounts.recorder.select_notifications(
+            before, 10, inclusive_of_start=False
+        )
+    ]
+    done = HTTPStatus.OK if post["htmx"] else HTTPStatus.FOUND
+    if response.status_code != done:
+        # NUL anywhere in the form is refused at the edge (input_guard.py).
+        nul = any(
+            "\x00" in name + "".join(value if isinstance(value, list) else [value])
+            for name, value in post["data"].items()
+        )
+        refused = HTTPStatus.BAD_REQUEST if nul else HTTPStatus.UNPROCESSABLE_ENTITY
+        assert response.status_code == refused, post
+        assert new == [], (post, new)
+        return
+    assert [type(e) for e in new] == [STAFF_EVENTS[post["form"]]], (post, new)
+    event, data = new[0], post["data"]
+    assert event.originator_id == account
+    assert event.reason == clean_reason(last(data["reason"]))
+    if post["form"] == "overdraft":
+        assert event.limit == to_overdraft_limit(last(data["limit"]))
+        assert event.limit.as_tuple().exponent == -2, event.limit
+
+
+def test_fuzzed_staff_forms_never_fail_and_record_one_event_if_accepted(
+    fuzzer: Fuzzer, database: dict[str, Any]
+) -> None:
+    tally: Counter[str] = Counter()
+
+    @hypothesis_settings(
+        max_examples=STAFF_EXAMPLES,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(post=staff_posts())
+    def send(post: dict[str, Any]) -> None:
+        send_staff(fuzzer, post, tally)
+
+    send()
+    engine = database["ENGINE"].rsplit(".", 1)[-1]
+    print(
+        report_line(f"staff fuzzing ({engine})", outcomes=dict(sorted(tally.items())))
+    )
+    accepted = sum(n for key, n in tally.items() if key.endswith(("200", "302")))
+    assert accepted >= 5, tally
+    assert sum(n for key, n in tally.items() if key.endswith("422")) >= 5, tally
 
 
 @pytest.mark.parametrize(
