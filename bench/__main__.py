@@ -20,12 +20,13 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from bench import batching, catchup, commits, pages, reads, report, web
+from bench import batching, catchup, commits, metadata, pages, reads, report, web
 from bench.common import QUICK, admin_connection, log
 
 SECTIONS = {
     "commits": lambda: commits.run(3),
     "db_functions": lambda: commits.run_db_functions(3),
+    "metadata": lambda: metadata.run(3),
     "reads": lambda: reads.run(5),
     "web": lambda: web.run(3),
     "pages": lambda: pages.run(3),

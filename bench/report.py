@@ -62,6 +62,7 @@ def write(results: dict[str, Any]) -> list[Path]:
         ("web", _followers),
         ("catchup", _catchup),
         ("commits", _commits),
+        ("metadata", _metadata),
     ):
         if name in sections:
             text, found, drawn = writer(sections[name], sections)
@@ -613,6 +614,37 @@ def _commits(
     lines += [
         "",
         f"Bank deposit / library naive loop: PostgreSQL {fmt(c['postgres']['bank_vs_naive'])}, SQLite {fmt(c['sqlite']['bank_vs_naive'])}.",
+        "",
+    ]
+    return lines, [], []
+
+
+def _metadata(
+    m: dict[str, Any], sections: dict[str, Any]
+) -> tuple[list[str], list[Any], list[Path]]:
+    pg, sq = m["postgres"], m["sqlite"]
+    lines = [
+        "## What the event metadata costs",
+        "",
+        "Every event stores who asked for it, the request it came from and what "
+        "caused it (`accounts/provenance.py`). In one process, "
+        f"{pg['operations']} keyed deposits per measurement over "
+        f"{pg['accounts']:,} accounts, each under a request's provenance, by the "
+        "bank's mapper and by the same mapper without the stamp "
+        "(`bench/metadata.py`), interleaved. Bytes: the stored state of one "
+        "`Deposited` event.",
+        "",
+        "| variant | PostgreSQL deposits/s | bytes per event | SQLite deposits/s | bytes per event |",
+        "|---|---|---|---|---|",
+    ]
+    for name in pg["rates"]:
+        lines.append(
+            f"| {name} | {fmt(pg['rates'][name], 0)} | {pg['bytes_per_deposit_event'][name]:,.0f} "
+            f"| {fmt(sq['rates'][name], 0)} | {sq['bytes_per_deposit_event'][name]:,.0f} |"
+        )
+    lines += [
+        f"| with / without | {fmt(pg['stamped_vs_unstamped'])}x | {pg['bytes_ratio']:.2f}x "
+        f"| {fmt(sq['stamped_vs_unstamped'])}x | {sq['bytes_ratio']:.2f}x |",
         "",
     ]
     return lines, [], []
