@@ -182,6 +182,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "esbank_site.web.security.MoneyPostThrottleMiddleware",
+    "esbank_site.web.security.PayeeCheckThrottleMiddleware",
     # 429 before a login or a feed's Basic credentials cost a password hash.
     "esbank_site.web.login_throttle.LoginThrottleMiddleware",
     "esbank_site.web.middleware.BankTroubleMiddleware",
@@ -356,6 +357,8 @@ ESBANK_LOGIN_ATTEMPTS_PER_MINUTE = env_int(
 # gets up to W times this, unless ESBANK_THROTTLE_CACHE names a cache that
 # all processes share (see docs/SECURITY.md).
 ESBANK_MONEY_POSTS_PER_MINUTE = env_int("ESBANK_MONEY_POSTS_PER_MINUTE", default=60)
+# Confirmation-of-payee lookups per user and minute (0: no limit).
+ESBANK_PAYEE_CHECKS_PER_MINUTE = env_int("ESBANK_PAYEE_CHECKS_PER_MINUTE", default=30)
 # Open accounts one customer may hold at once; opening another is refused
 # (422, nothing recorded) until one is closed. Enforced by the Accounts
 # application, which gets it from the bank's environment (esbank_site/bank.py),

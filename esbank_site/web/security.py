@@ -12,6 +12,9 @@ site does not need.
 a fixed one-minute window counted in the ``throttle`` cache with ``incr``,
 which is atomic within a process (and in shared caches such as the
 database's or Redis's), answered 429 with ``Retry-After``.
+``PayeeCheckThrottleMiddleware`` limits the same way how often one user may
+ask whose an account number is, so numbers cannot be tried one after
+another to collect names.
 
 The login lockout is django-axes's; ``lockout_response`` is the page it
 shows, with ``Retry-After`` too. Floods of logins are refused before any
@@ -44,6 +47,8 @@ if TYPE_CHECKING:
 
 # The views that move money, by URL name; each takes an ``account_id``.
 MONEY_VIEWS = frozenset({"accounts:deposit", "accounts:withdraw", "accounts:transfer"})
+# Confirmation of payee: whose account a typed number is.
+PAYEE_VIEW = "accounts:payee"
 WINDOW_SECONDS = 60
 
 
@@ -139,6 +144,31 @@ class MoneyPostThrottleMiddleware(Guard):
         return too_many_requests(request, wait, match.kwargs.get("account_id"))
 
 
+class PayeeCheckThrottleMiddleware(Guard):
+    """Answer 429 to a user asking whose account numbers are too often.
+
+    The transfer form asks once a number is typed (and again as it is
+    corrected): a person stays well within the limit, a script trying
+    number after number to collect names does not. Every ask counts,
+    found or not.
+    """
+
+    def before_view(self, request: HttpRequest) -> HttpResponse | None:
+        limit = settings.ESBANK_PAYEE_CHECKS_PER_MINUTE
+        match = request.resolver_match
+        if (
+            limit <= 0
+            or match is None
+            or match.view_name != PAYEE_VIEW
+            or not request.user.is_authenticated
+        ):
+            return None
+        wait = seconds_to_wait(f"payee-checks:{request.user.pk}", limit)
+        if wait is None:
+            return None
+        return too_many_requests(request, wait, done="asked whose accounts are")
+
+
 def seconds_to_wait(key: str, limit: int, now: float | None = None) -> int | None:
     """Count one more use of ``key`` this minute; None if within ``limit``.
 
@@ -161,11 +191,14 @@ def seconds_to_wait(key: str, limit: int, now: float | None = None) -> int | Non
 
 
 def too_many_requests(
-    request: HttpRequest, wait: int, account_id: object = None
+    request: HttpRequest,
+    wait: int,
+    account_id: object = None,
+    done: str = "moved money",
 ) -> HttpResponse:
     """The 429: a toast for htmx (bank.js), a page with a way back otherwise."""
     message = (
-        "You have moved money too many times in the last minute. Nothing was "
+        f"You have {done} too many times in the last minute. Nothing was "
         f"changed; please try again in {wait} second{'s' if wait != 1 else ''}."
     )
     is_htmx = bool(getattr(request, "htmx", False))

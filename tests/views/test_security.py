@@ -191,3 +191,40 @@ def test_csrf_failure_is_403_with_a_message(alice):
     assert "This form has expired" in body
     assert "Traceback" not in body
     assert "cookie not set" not in body  # the reason is logged, not shown
+
+
+@override_settings(ESBANK_PAYEE_CHECKS_PER_MINUTE=3)
+@pytest.mark.usefixtures("frozen_clock")
+def test_payee_checks_beyond_the_limit_are_429_without_a_lookup(
+    alice_client, bob_client, django_bank, bob_account, monkeypatch
+):
+    number = django_bank.accounts.get_account(bob_account).number
+    allowed = [
+        alice_client.get("/accounts/payee/", {"to_account": number}, headers=HX)
+        for _ in "abc"
+    ]
+    assert [r.status_code for r in allowed] == [200, 200, 200]
+    looked_up = []
+    monkeypatch.setattr(
+        django_bank.accounts, "find_account", lambda *a: looked_up.append(a)
+    )
+    refused = alice_client.get("/accounts/payee/", {"to_account": number}, headers=HX)
+    assert refused.status_code == 429
+    assert refused["Retry-After"] == "30"
+    assert looked_up == []
+    page = alice_client.get("/accounts/payee/", {"to_account": number})
+    assert page.status_code == 429
+    assert "asked whose accounts are too many times" in page.content.decode()
+    # Another customer has a limit of their own.
+    other = bob_client.get("/accounts/payee/", {"to_account": number}, headers=HX)
+    assert other.status_code == 200
+
+
+@override_settings(ESBANK_PAYEE_CHECKS_PER_MINUTE=0)
+def test_no_payee_limit_when_it_is_zero(alice_client, django_bank, bob_account):
+    number = django_bank.accounts.get_account(bob_account).number
+    answers = {
+        alice_client.get("/accounts/payee/", {"to_account": number}).status_code
+        for _ in range(40)
+    }
+    assert answers == {200}
