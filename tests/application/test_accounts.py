@@ -31,18 +31,6 @@ def head(bank):
     return bank.accounts.recorder.max_notification_id() or 0
 
 
-@pytest.fixture
-def ada(bank):
-    account_id = bank.accounts.open_account("ada", "Current")
-    bank.accounts.deposit(account_id, "100.00")
-    return account_id
-
-
-@pytest.fixture
-def bob(bank):
-    return bank.accounts.open_account("bob", "Savings")
-
-
 def test_opened_accounts_are_listed_in_order_and_by_owner(bank):
     first = bank.accounts.open_account("ada", "Current")
     second = bank.accounts.open_account("bob", "Savings")

@@ -31,18 +31,6 @@ def head(bank):
     return bank.accounts.recorder.max_notification_id() or 0
 
 
-@pytest.fixture
-def ada(bank):
-    account_id = bank.accounts.open_account("ada", "Current")
-    bank.accounts.deposit(account_id, "100.00")
-    return account_id
-
-
-@pytest.fixture
-def bob(bank):
-    return bank.accounts.open_account("bob", "Savings")
-
-
 def list_row(bank, account_id):
     rows = bank.accounts_list().get_accounts_page(AccountsQuery(per_page=100)).rows
     return next(row for row in rows if row.id == account_id)

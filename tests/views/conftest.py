@@ -80,3 +80,24 @@ def bob_account(django_bank: Bank, bob: User) -> UUID:
     account_id = django_bank.accounts.open_account("bob", "Bob's current")
     django_bank.accounts.deposit(account_id, Decimal("50.00"))
     return account_id
+
+
+# Signed-in clients of the site on the ``site_bank`` (SQLite and PostgreSQL in
+# turn), for pages whose reading of the events matters on both.
+
+
+@pytest.fixture
+def as_staff(
+    site_bank: Bank, transactional_db: None, django_user_model: type[User]
+) -> Client:
+    staff = django_user_model.objects.create_user(
+        "staff", password="staff-secret-1", is_staff=True
+    )
+    return signed_in(staff)
+
+
+@pytest.fixture
+def as_customer(
+    site_bank: Bank, transactional_db: None, django_user_model: type[User]
+) -> Client:
+    return signed_in(django_user_model.objects.create_user("ada", password="ada-1"))

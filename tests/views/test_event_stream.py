@@ -17,23 +17,10 @@ from django.test import Client
 
 from esbank_site.web import event_pages
 from tests.support.html import element, elements, parse
-from tests.support.http import HX, signed_in
+from tests.support.http import HX
 
 EVENTS = "/staff/events/"
 LOGS = ("accounts", "ledger", "transactions")
-
-
-@pytest.fixture
-def as_staff(site_bank, transactional_db, django_user_model):
-    staff = django_user_model.objects.create_user(
-        "staff", password="staff-secret-1", is_staff=True
-    )
-    return signed_in(staff)
-
-
-@pytest.fixture
-def as_customer(site_bank, transactional_db, django_user_model):
-    return signed_in(django_user_model.objects.create_user("ada", password="ada-1"))
 
 
 @pytest.fixture
