@@ -34,6 +34,7 @@ from accounts.errors import AccountNotFoundError, VersionNotFoundError
 from accounts.money import to_amount
 from accounts.number_book import NumberBook
 from accounts.only_accounts import project_account
+from accounts.reversal_desk import ReversalDesk
 from accounts.staff_desk import StaffDesk
 from accounts.statements import RecentStatement, read_statement_page
 from accounts.summaries import AccountSummary, RecordedEvent, summarise
@@ -73,8 +74,9 @@ class Accounts(Application):
         most = int(self.env.get("MAX_OPEN_ACCOUNTS") or 0)
         self.open_accounts = OpenAccountsLimit(most, self._get_account)
         self.numbers = NumberBook(self.repository)
-        # Overdraft limits, freezes: each with a reason (accounts/staff_desk.py).
-        self.staff = StaffDesk(self)
+        # Overdraft limits, freezes, reversals: each with a reason.
+        self.staff = StaffDesk(self)  # accounts/staff_desk.py
+        self.reversals = ReversalDesk(self)  # accounts/reversal_desk.py
 
     # Commands.
 

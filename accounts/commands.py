@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from eventsourcing.application import Application
-    from eventsourcing.domain import Aggregate
+    from eventsourcing.domain import Aggregate, DomainEvent
 
     from accounts.domain import Account
 
@@ -68,17 +68,22 @@ class Movement:
         app: Application[UUID],
         command: str,
         idempotency_key: str | None,
+        transaction_id: UUID | None = None,
     ) -> None:
         self.app = app
         self.command = command
         self.idempotency_key = idempotency_key
-        self.transaction_id = uuid4()
+        self.transaction_id = transaction_id or uuid4()
         # The first account saved, and its version before this attempt.
         self.first_account: tuple[UUID, int] | None = None
 
-    def save(self, *accounts: Account) -> None:
-        """Save the accounts and the command's receipt in one transaction."""
-        first = accounts[0]
+    def save(
+        self, first: Aggregate | Account, *others: Aggregate | DomainEvent
+    ) -> None:
+        """Save the aggregates and the command's receipt in one transaction.
+
+        ``first`` must record an event with the transaction id.
+        """
         self.first_account = (first.id, first.version - len(first.pending_events))
         receipt = None
         if self.idempotency_key is not None:
@@ -89,7 +94,7 @@ class Movement:
                 transaction_id=self.transaction_id,
             )
         # @aggregate made Receipt an Aggregate, which mypy cannot see.
-        self.app.save(*accounts, cast("Aggregate | None", receipt))
+        self.app.save(first, *others, cast("Aggregate | None", receipt))
 
 
 class CommandRunner:
@@ -143,15 +148,17 @@ class CommandRunner:
         move: Callable[[Movement], None],
         idempotency_key: str | None,
         *account_ids: UUID,
+        transaction_id: UUID | None = None,
     ) -> UUID:
         """Run a money command once, and at most once per idempotency key.
 
         ``command`` describes it exactly (kind, accounts, amount), so a key
         that comes back with a different command is refused. ``move`` loads
         the accounts, calls them and saves them with ``Movement.save``.
-        Returns the transaction id, the first one for a repeated key.
+        Returns the transaction id (``transaction_id`` if given, else a new
+        one), the first one for a repeated key.
         """
-        movement = Movement(self.app, command, idempotency_key)
+        movement = Movement(self.app, command, idempotency_key, transaction_id)
 
         def attempt() -> UUID:
             if movement.first_account and self._has_recorded(movement):

@@ -20,8 +20,9 @@ each where it reads best:
   an aggregate, for small records created once and never changed.
 
 Staff put things right with new events too (a new overdraft limit, a
-freeze, an unfreeze, each with its reason): nothing recorded is ever
-changed or removed.
+freeze, an unfreeze, a reversal, each with its reason): nothing recorded
+is ever changed or removed. A reversal is a compensating event: it undoes
+a movement's effect and leaves the movement where it was.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from accounts.errors import (
     InvalidDescriptionError,
     InvalidReasonError,
     OverdraftLimitError,
+    ReversalError,
     SameAccountTransferError,
 )
 from accounts.money import CURRENCY, ZERO, to_amount, to_overdraft_limit
@@ -179,6 +181,24 @@ class Account(Aggregate):
 
         reason: str
 
+    class Reversed(Aggregate.Event):
+        """Staff put a transaction of this account right: a compensating event.
+
+        The original is never changed or removed; this event undoes its
+        effect on the balance. ``amount`` is that change, signed: negative
+        takes back money a deposit or a received transfer brought in,
+        positive returns money a withdrawal or a sent transfer took out.
+        ``original`` names the leg it undoes (``REVERSIBLE``'s values) and
+        ``transaction_id`` is the reversal's own: it is a transaction too,
+        and one a reversal cannot undo.
+        """
+
+        amount: Decimal
+        transaction_id: UUID
+        reverses: UUID
+        original: str
+        reason: str
+
     class Closed(Aggregate.Event):
         """The account was closed for good."""
 
@@ -304,6 +324,38 @@ class Account(Aggregate):
             raise FreezeStateError(msg)
         self._unfrozen(reason=why)
 
+    def reverse(
+        self,
+        original: DomainEvent,
+        transaction_id: UUID,
+        reason: str,
+        *,
+        may_overdraw: bool = False,
+    ) -> None:
+        """Undo ``original``, one of this account's movements, for ``reason``.
+
+        A frozen account may be debited by a reversal: that is the bank
+        taking back what it should not have paid, not the customer moving
+        money. Below the overdraft limit only if ``may_overdraw`` (the
+        caller then freezes the account in the same save).
+        """
+        self._check_is_open()
+        leg = REVERSIBLE.get(type(original))
+        if leg is None or original.originator_id != self.id:
+            msg = "Only this account's deposits, withdrawals and transfers reverse."
+            raise ReversalError(msg)
+        why = clean_reason(reason)
+        change = -signed_amount(original)
+        if change < ZERO and not may_overdraw:
+            self._check_can_debit(-change)
+        self._reversed(
+            amount=change,
+            transaction_id=transaction_id,
+            reverses=original.transaction_id,  # type: ignore[attr-defined]
+            original=leg,
+            reason=why,
+        )
+
     def assign_number(self, number: str) -> None:
         """Number an account opened before accounts had numbers."""
         if self.number:
@@ -377,6 +429,17 @@ class Account(Aggregate):
     def _overdraft_limit_set(self, limit: Decimal, reason: str) -> None:
         self.overdraft_limit = limit
 
+    @event(Reversed)
+    def _reversed(
+        self,
+        amount: Decimal,
+        transaction_id: UUID,
+        reverses: UUID,
+        original: str,
+        reason: str,
+    ) -> None:
+        self.balance += amount
+
     @event(Frozen)
     def _frozen(self, reason: str) -> None:
         self.frozen = True
@@ -396,7 +459,16 @@ OverdraftLimitSet = Account.OverdraftLimitSet
 AccountFrozen = Account.Frozen
 AccountUnfrozen = Account.Unfrozen
 NumberAssigned = Account.NumberAssigned  # type: ignore[attr-defined]
+Reversed = Account.Reversed
 AccountClosed = Account.Closed
+
+# The movements a reversal can undo, and the name its event gives each leg.
+REVERSIBLE: dict[type[DomainEvent], str] = {
+    Deposited: "deposit",
+    Withdrawn: "withdrawal",
+    TransferSent: "transfer sent",
+    TransferReceived: "transfer received",
+}
 
 
 class AccountNumber(Aggregate):
@@ -518,6 +590,6 @@ def _readable(value: str, what: str, most: int, error: type[BankError]) -> str:
 def signed_amount(domain_event: DomainEvent) -> Decimal:
     """How much a money event changed its account's balance (+ in, - out)."""
     amount: Decimal = domain_event.amount  # type: ignore[attr-defined]
-    if isinstance(domain_event, Withdrawn | TransferSent):
+    if isinstance(domain_event, Withdrawn | TransferSent):  # a Reversed is signed
         return -amount
     return amount

@@ -89,6 +89,35 @@ class FreezeStateError(BankError):
     """Raised when freezing a frozen account or unfreezing one that is not."""
 
 
+class ReversalError(BankError):
+    """Raised when a transaction cannot be reversed, or not now, or not by you."""
+
+
+class SameStaffApprovalError(ReversalError):
+    """Raised when a reversal's requester tries to approve it too."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "You asked for this reversal: another member of staff must approve it."
+        )
+
+
+class ReversalNotFoundError(ReversalError):
+    """Raised when no reversal has the given id."""
+
+    def __init__(self, reversal_id: UUID) -> None:
+        super().__init__(f"There is no reversal {reversal_id}.")
+        self.reversal_id = reversal_id
+
+
+class TransactionNotFoundError(ReversalError):
+    """Raised when an account has no movement with the given transaction id."""
+
+    def __init__(self, transaction_id: UUID) -> None:
+        super().__init__(f"This account has no transaction {transaction_id}.")
+        self.transaction_id = transaction_id
+
+
 class InvalidReasonError(BankError):
     """Raised when a staff operation's reason is missing, unreadable or too long."""
 

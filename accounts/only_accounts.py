@@ -1,4 +1,4 @@
-"""Only accounts load as accounts: the projector that ``Accounts`` reads them with.
+"""Only accounts load as accounts: the projectors ``Accounts`` reads with.
 
 Skip on a first read. The Accounts event store holds more than accounts:
 the receipts of idempotent commands (``Receipt``) and the event-sourced
@@ -32,32 +32,47 @@ from eventsourcing.domain import Snapshot
 from eventsourcing.utils import TopicError, resolve_topic
 
 from accounts.domain import Account
+from accounts.reversal import Reversal
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
+    from eventsourcing.domain import Aggregate
+
 
 def project_account(account: Any, domain_events: Iterable[Any]) -> Any:
     """The library's projector, for an Account's events and snapshots only."""
-    return project_aggregate(account, _only_accounts(domain_events))
+    return project_aggregate(account, _only(Account, domain_events))
+
+
+def project_reversal(reversal: Any, domain_events: Iterable[Any]) -> Any:
+    """The same for a Reversal, whose id comes from a URL too."""
+    return project_aggregate(reversal, _only(Reversal, domain_events))
 
 
 def is_account_event(domain_event: object) -> bool:
     """Whether ``domain_event`` is an Account's event or a snapshot of one."""
+    return _is_event_of(Account, domain_event)
+
+
+def _is_event_of(aggregate_class: type[Aggregate], domain_event: object) -> bool:
     if isinstance(domain_event, Snapshot):
         try:
-            aggregate_class = resolve_topic(domain_event.topic)
+            topic_class = resolve_topic(domain_event.topic)
         except TopicError:
             return False
-        return isinstance(aggregate_class, type) and issubclass(
-            aggregate_class, Account
+        return isinstance(topic_class, type) and issubclass(
+            topic_class, aggregate_class
         )
-    return isinstance(domain_event, Account.Event)
+    return isinstance(domain_event, aggregate_class.Event)
 
 
-def _only_accounts(domain_events: Iterable[Any]) -> Iterator[Any]:
+def _only(
+    aggregate_class: type[Aggregate], domain_events: Iterable[Any]
+) -> Iterator[Any]:
     for domain_event in domain_events:
-        if not is_account_event(domain_event):
-            msg = f"{domain_event.originator_id} is not an account."
+        if not _is_event_of(aggregate_class, domain_event):
+            what = aggregate_class.__name__.lower()
+            msg = f"{domain_event.originator_id} is not a {what}."
             raise AggregateNotFoundError(msg)
         yield domain_event
