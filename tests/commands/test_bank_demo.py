@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from decimal import Decimal
 from io import StringIO
 
 import pytest
@@ -20,18 +21,26 @@ def test_demo_creates_users_accounts_and_history_once(django_bank):
         ("alice", False),
         ("bob", False),
         ("staff", True),
+        ("manager", True),
     }
     assert django_bank.accounts.count_accounts() == 6
     assert len(django_bank.accounts.list_owner_account_ids("alice")) == 3
-    assert "alice  / alice-demo-2026" in out.getvalue()
+    assert "alice   / alice-demo-2026" in out.getvalue()
     report = audit(django_bank)
     assert report.ok, report.problems
     assert report.movements > 6  # the opening deposits and more
+    # Put right: one reversal carried out, a large one waiting for a second pair
+    # of eyes (staff asked; manager may approve).
+    reversals = list(django_bank.accounts.reversals.all_reversals())
+    assert [(r.status, r.requested_by, r.amount) for r in reversals] == [
+        ("carried out", "staff", Decimal("25.00")),
+        ("pending", "staff", Decimal("1500.00")),
+    ]
 
     head = django_bank.accounts.recorder.max_notification_id()
     call_command("bank_demo", stdout=StringIO())
     assert django_bank.accounts.recorder.max_notification_id() == head
-    assert User.objects.count() == 3
+    assert User.objects.count() == 4
 
 
 def report(out):
@@ -60,24 +69,29 @@ def test_demo_says_exactly_what_it_made_on_a_first_and_a_second_run(
     print("\n".join(first))
     recorded = movements_recorded(site_bank)
     assert recorded["Opened"] == 5
-    deposits = recorded["Deposited"] - 5  # less each account's opening deposit
+    # Less each account's opening deposit, and the two the demo reverses.
+    deposits = recorded["Deposited"] - 5 - 2
     withdrawals, transfers = recorded["Withdrawn"], recorded["TransferSent"]
     made = deposits + withdrawals + transfers
     assert 0 < made < 40  # some random movements were refused, and said so
-    assert first[:5] == [
-        "Created 2 users: alice, staff.",
+    assert recorded["Reversed"] == 1  # the large one waits for approval
+    assert first[:6] == [
+        "Created 3 users: alice, staff, manager.",
         "Already there, left as they were: bob.",
         "Opened 5 accounts, each with an opening deposit.",
         f"Made {made} movements of money: {deposits} deposits, "
         f"{withdrawals} withdrawals, {transfers} transfers.",
         f"{40 - made} random movements refused by the bank "
         "(e.g. not enough money), as a customer's would be.",
+        "Staff reversed a deposit paid in twice, and asked to reverse a returned "
+        "cheque of £1500.00: log in as manager to approve it.",
     ]
-    assert first[5:] == [
+    assert first[6:] == [
         "Demo users (username / password):",
-        "  alice  / alice-demo-2026  (customer)",
-        "  bob    / (changed: not the demo password) (customer)",
-        "  staff  / staff-demo-2026  (staff)",
+        "  alice   / alice-demo-2026   (customer)",
+        "  bob     / (changed: not the demo password) (customer)",
+        "  staff   / staff-demo-2026   (staff)",
+        "  manager / manager-demo-2026 (staff)",
     ]
 
     head = site_bank.accounts.recorder.max_notification_id()
@@ -87,12 +101,13 @@ def test_demo_says_exactly_what_it_made_on_a_first_and_a_second_run(
     print("\n".join(second))
     assert second == [
         "Created 0 users.",
-        "Already there, left as they were: alice, bob, staff.",
+        "Already there, left as they were: alice, bob, staff, manager.",
         "The bank already has 5 accounts: nothing added.",
         "Demo users (username / password):",
-        "  alice  / alice-demo-2026  (customer)",
-        "  bob    / (changed: not the demo password) (customer)",
-        "  staff  / staff-demo-2026  (staff)",
+        "  alice   / alice-demo-2026   (customer)",
+        "  bob     / (changed: not the demo password) (customer)",
+        "  staff   / staff-demo-2026   (staff)",
+        "  manager / manager-demo-2026 (staff)",
     ]
     assert site_bank.accounts.recorder.max_notification_id() == head
 
@@ -104,7 +119,7 @@ def test_demo_says_how_many_accounts_the_bank_refused_to_open(
     out = StringIO()
     call_command("bank_demo", accounts=6, transactions=0, stdout=out)
     assert report(out)[:4] == [
-        "Created 3 users: alice, bob, staff.",
+        "Created 4 users: alice, bob, staff, manager.",
         "Opened 4 accounts, each with an opening deposit.",
         f"The bank refused to open more: {TooManyAccountsError(2)}",
         "Made 0 movements of money: 0 deposits, 0 withdrawals, 0 transfers.",

@@ -34,6 +34,8 @@ DEMO_USERS = [
     ("alice", "alice-demo-2026", False, "Alice Archer"),
     ("bob", "bob-demo-2026", False, "Bob Baker"),
     ("staff", "staff-demo-2026", True, "Sam Staff"),
+    # A second member of staff: large reversals need two (four eyes).
+    ("manager", "manager-demo-2026", True, "Max Manager"),
 ]
 CUSTOMERS = [username for username, _, is_staff, _ in DEMO_USERS if not is_staff]
 ACCOUNT_NAMES = ["Current", "Savings", "Holiday", "Household", "Rainy day"]
@@ -41,6 +43,8 @@ MOVEMENTS = ["deposit", "withdraw", "transfer"]
 # References on the statements, as customers would write them ("" for none).
 DEPOSIT_REFERENCES = ["", "Salary", "Refund", "Cash", "Birthday money"]
 TRANSFER_REFERENCES = ["", "Rent", "Dinner", "Savings", "Thanks!", "Tickets"]
+# Large enough that reversing it needs a second member of staff.
+RETURNED_CHEQUE = Decimal("1500.00")
 
 
 @dataclass
@@ -56,6 +60,7 @@ class DemoReport:
     accounts_refused: str = ""  # why the bank refused to open the rest
     made: dict[str, int] = field(default_factory=lambda: dict.fromkeys(MOVEMENTS, 0))
     refused: int = 0
+    put_right: bool = False  # one reversal made, one waiting for approval
 
     def lines(self) -> list[str]:
         """The report, one sentence a line."""
@@ -88,6 +93,12 @@ class DemoReport:
                 f"{_count(self.refused, 'random movement')} refused by the bank "
                 "(e.g. not enough money), as a customer's would be."
             )
+        if self.put_right:
+            lines.append(
+                "Staff reversed a deposit paid in twice, and asked to reverse a "
+                f"returned cheque of £{RETURNED_CHEQUE}: log in as manager to "
+                "approve it."
+            )
         return lines
 
 
@@ -97,7 +108,7 @@ def _count(number: int, thing: str) -> str:
 
 class Command(BaseCommand):
     help = (
-        "Create demo users (alice, bob, staff) and, if the bank is empty, "
+        "Create demo users (alice, bob, staff, manager) and, if the bank is empty, "
         "accounts with a history of deposits, withdrawals and transfers."
     )
 
@@ -142,6 +153,7 @@ class Command(BaseCommand):
                 self.move_money(
                     accounts, account_ids, options["transactions"], rng, report
                 )
+                put_things_right(accounts, account_ids, report)
             bank.wait_until_processed()
         for line in report.lines():
             self.stdout.write(self.style.SUCCESS(line))
@@ -169,7 +181,7 @@ class Command(BaseCommand):
             shown = password
             if username in report.passwords_changed:
                 shown = "(changed: not the demo password)"
-            self.stdout.write(f"  {username:<6} / {shown:<16} ({role})")
+            self.stdout.write(f"  {username:<7} / {shown:<17} ({role})")
 
 
 def create_demo_users(report: DemoReport) -> None:
@@ -214,6 +226,21 @@ def open_demo_accounts(
         account_ids.append(account_id)
         accounts.deposit(account_id, Decimal(500 + 250 * number), description="Salary")
     return account_ids
+
+
+def put_things_right(
+    accounts: Accounts, account_ids: list[UUID], report: DemoReport
+) -> None:
+    """A reversal carried out, and a large one waiting for a second pair of eyes."""
+    twice = accounts.deposit(account_ids[0], "25.00", description="Paid in twice")
+    accounts.reversals.reverse(
+        twice, account_ids[0], "staff", "The customer's payment was paid in twice."
+    )
+    cheque = accounts.deposit(account_ids[1], RETURNED_CHEQUE, description="Cheque")
+    accounts.reversals.reverse(
+        cheque, account_ids[1], "staff", "The cheque was returned unpaid."
+    )
+    report.put_right = True
 
 
 def make_random_movement(
