@@ -190,13 +190,15 @@ class Account(Aggregate):
         positive returns money a withdrawal or a sent transfer took out.
         ``original`` names the leg it undoes (``REVERSIBLE``'s values) and
         ``transaction_id`` is the reversal's own: it is a transaction too,
-        and one a reversal cannot undo.
+        and one a reversal cannot undo. ``counterparty_id`` is the other
+        account of a transfer (None for a deposit or withdrawal).
         """
 
         amount: Decimal
         transaction_id: UUID
         reverses: UUID
         original: str
+        counterparty_id: UUID | None
         reason: str
 
     class Closed(Aggregate.Event):
@@ -348,11 +350,13 @@ class Account(Aggregate):
         change = -signed_amount(original)
         if change < ZERO and not may_overdraw:
             self._check_can_debit(-change)
+        other = getattr(original, "to_account_id", None)
         self._reversed(
             amount=change,
             transaction_id=transaction_id,
             reverses=original.transaction_id,  # type: ignore[attr-defined]
             original=leg,
+            counterparty_id=other or getattr(original, "from_account_id", None),
             reason=why,
         )
 
@@ -436,6 +440,7 @@ class Account(Aggregate):
         transaction_id: UUID,
         reverses: UUID,
         original: str,
+        counterparty_id: UUID | None,
         reason: str,
     ) -> None:
         self.balance += amount

@@ -27,6 +27,7 @@ from eventsourcing.dispatch import singledispatchmethod
 from eventsourcing.persistence import JSONTranscoder
 
 from accounts import domain as account_events
+from accounts import reversal as reversal_events
 from accounts.money import ZERO
 from ledger.batches import BatchProcessApplication
 from ledger.domain import (
@@ -40,6 +41,9 @@ from ledger.domain import (
 # The Accounts events that are no transaction of the bank's: the ledger and
 # the transaction log both leave them alone. A transfer is one transaction,
 # counted by its sending leg; the receiving leg is the same transaction.
+# A reversal is counted by its accounts' ``Reversed`` events (below), once
+# it is carried out; the ``Reversal`` aggregate's own events (requested,
+# approved, ...) and its list entries move no money.
 NOT_A_TRANSACTION = (
     account_events.AccountOpened
     | account_events.TransferReceived
@@ -51,7 +55,22 @@ NOT_A_TRANSACTION = (
     | account_events.AccountIndexed
     | account_events.NumberAssigned
     | account_events.AccountNumberReserved
+    | reversal_events.ReversalRequested
+    | reversal_events.ReversalRequestedAgain
+    | reversal_events.ReversalApproved
+    | reversal_events.ReversalRejected
+    | reversal_events.ReversalCarriedOut
+    | reversal_events.ReversalIndexed
 )
+
+# The leg of a transaction each ``Reversed`` undoes (its ``original``), and
+# the kind of transaction its reversal is. A transfer's reversal is counted
+# once, by the leg that undoes the sending one, as the transfer was.
+REVERSED_LEGS = {
+    "deposit": TransactionKind.DEPOSIT_REVERSAL,
+    "withdrawal": TransactionKind.WITHDRAWAL_REVERSAL,
+    "transfer sent": TransactionKind.TRANSFER_REVERSAL,
+}
 
 
 @dataclass(frozen=True)
@@ -114,6 +133,23 @@ class LedgerProcess(BatchProcessApplication):
         ledger.record_transfer(domain_event.amount, domain_event.transaction_id)
         processing_event.collect_events(ledger)
 
+    @policy.register(account_events.Reversed)
+    def _(self, domain_event: Any, processing_event: ProcessingEvent) -> None:
+        kind = REVERSED_LEGS.get(domain_event.original)
+        if kind is None:
+            return  # the receiving leg: the same transaction as the sending one
+        ledger = self._ledger_for(processing_event)
+        # The event's amount is signed for its account; the ledger's record
+        # is the original's amount, as record_deposit and the others take it.
+        amount, transaction_id = abs(domain_event.amount), domain_event.transaction_id
+        if kind is TransactionKind.DEPOSIT_REVERSAL:
+            ledger.record_deposit_reversal(amount, transaction_id)
+        elif kind is TransactionKind.WITHDRAWAL_REVERSAL:
+            ledger.record_withdrawal_reversal(amount, transaction_id)
+        else:
+            ledger.record_transfer_reversal(amount, transaction_id)
+        processing_event.collect_events(ledger)
+
     def get_ledger(self) -> LedgerSummary:
         """The ledger as it stands (zero before the first transaction)."""
         try:
@@ -170,7 +206,7 @@ class TransactionLogProcess(BatchProcessApplication):
     def _not_a_transaction(
         self, domain_event: Any, processing_event: ProcessingEvent
     ) -> None:
-        """Only deposits, withdrawals and transfers are logged."""
+        """Only deposits, withdrawals, transfers and their reversals are logged."""
 
     @policy.register(account_events.Deposited)
     def _(self, domain_event: Any, processing_event: ProcessingEvent) -> None:
@@ -187,6 +223,22 @@ class TransactionLogProcess(BatchProcessApplication):
             domain_event,
             domain_event.to_account_id,
             processing_event,
+        )
+
+    @policy.register(account_events.Reversed)
+    def _(self, domain_event: Any, processing_event: ProcessingEvent) -> None:
+        kind = REVERSED_LEGS.get(domain_event.original)
+        if kind is None:
+            return  # the receiving leg: the same transaction as the sending one
+        # The account is the original's (for a transfer, its sender, and
+        # the receiver its counterparty), as the original's entry has them.
+        self._log(
+            kind,
+            domain_event,
+            domain_event.counterparty_id,
+            processing_event,
+            amount=abs(domain_event.amount),
+            reverses=domain_event.reverses,
         )
 
     def get_transactions(
@@ -211,6 +263,9 @@ class TransactionLogProcess(BatchProcessApplication):
         domain_event: Any,
         counterparty_id: UUID | None,
         processing_event: ProcessingEvent,
+        *,
+        amount: Decimal | None = None,
+        reverses: UUID | None = None,
     ) -> None:
         tracking = processing_event.tracking
         if tracking is None:
@@ -223,9 +278,10 @@ class TransactionLogProcess(BatchProcessApplication):
                 kind=kind,
                 account_id=domain_event.originator_id,
                 counterparty_id=counterparty_id,
-                amount=domain_event.amount,
+                amount=domain_event.amount if amount is None else amount,
                 occurred_at=domain_event.timestamp,
                 position=tracking.notification_id,
+                reverses=reverses,
             )
         )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
+from typing import Any
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, DomainEvent, event
@@ -53,6 +54,30 @@ class Ledger(Aggregate):
         """Money moved between two accounts: a transaction, but no change."""
         self.transaction_count += 1
 
+    # A reversal is a transaction of its own (``transaction_id`` is the
+    # reversal's): it undoes the original's effect on the totals rather than
+    # removing it, so the sum of the balances, ``balance`` and deposits less
+    # withdrawals still agree, and the count counts it too.
+
+    @event("DepositReversed")
+    def record_deposit_reversal(self, amount: Decimal, transaction_id: UUID) -> None:
+        """Money paid in was taken back: ``amount`` as the deposit had it."""
+        self.balance -= amount
+        self.total_deposits -= amount
+        self.transaction_count += 1
+
+    @event("WithdrawalReversed")
+    def record_withdrawal_reversal(self, amount: Decimal, transaction_id: UUID) -> None:
+        """Money taken out was paid back: ``amount`` as the withdrawal had it."""
+        self.balance += amount
+        self.total_withdrawals -= amount
+        self.transaction_count += 1
+
+    @event("TransferReversed")
+    def record_transfer_reversal(self, amount: Decimal, transaction_id: UUID) -> None:
+        """A transfer was moved back: a transaction, but no change."""
+        self.transaction_count += 1
+
 
 class TransactionKind(Enum):
     """What kind of movement a transaction log entry records."""
@@ -60,6 +85,31 @@ class TransactionKind(Enum):
     DEPOSIT = "deposit"
     WITHDRAWAL = "withdrawal"
     TRANSFER = "transfer"
+    # One kind per kind reversed, so an entry says what it undid without
+    # a look at the original (values are CSS-class safe: no spaces).
+    DEPOSIT_REVERSAL = "deposit-reversal"
+    WITHDRAWAL_REVERSAL = "withdrawal-reversal"
+    TRANSFER_REVERSAL = "transfer-reversal"
+
+    @property
+    def reversed_kind(self) -> TransactionKind | None:
+        """The kind a reversal undoes (None: this is no reversal)."""
+        return _REVERSED_KIND.get(self)
+
+    @property
+    def label(self) -> str:
+        """How pages name it: ``Deposit``, ``Reversal of deposit``."""
+        undone = self.reversed_kind
+        if undone is None:
+            return self.value.capitalize()
+        return f"Reversal of {undone.value}"
+
+
+_REVERSED_KIND = {
+    TransactionKind.DEPOSIT_REVERSAL: TransactionKind.DEPOSIT,
+    TransactionKind.WITHDRAWAL_REVERSAL: TransactionKind.WITHDRAWAL,
+    TransactionKind.TRANSFER_REVERSAL: TransactionKind.TRANSFER,
+}
 
 
 class TransactionKindAsName(Transcoding):
@@ -81,7 +131,14 @@ class TransactionKindAsName(Transcoding):
 
 
 class TransactionLogged(DomainEvent):
-    """One movement of money, as the bank-wide transaction log lists it."""
+    """One movement of money, as the bank-wide transaction log lists it.
+
+    ``amount`` is positive, as the movement (or the one a reversal undoes)
+    had it; ``signed_amount`` says which way it moved the bank's money.
+    Version 2 added ``reverses``: a reversal's entry names the transaction
+    it undoes. Entries logged by version 1 reversed nothing and are upcast
+    with None.
+    """
 
     transaction_id: UUID
     kind: TransactionKind
@@ -90,6 +147,13 @@ class TransactionLogged(DomainEvent):
     amount: Decimal
     occurred_at: datetime
     position: int  # the Accounts notification it was made from
+    reverses: UUID | None
+
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["reverses"] = None
 
     @property
     def number(self) -> int:
@@ -98,12 +162,28 @@ class TransactionLogged(DomainEvent):
 
     @property
     def is_transfer(self) -> bool:
-        """Whether money moved between two accounts, not in or out of the bank."""
-        return self.kind is TransactionKind.TRANSFER
+        """Whether money moved between two accounts, not in or out of the bank.
+
+        A transfer's reversal too: it moves the money back between them.
+        """
+        return self.kind in {
+            TransactionKind.TRANSFER,
+            TransactionKind.TRANSFER_REVERSAL,
+        }
+
+    @property
+    def is_reversal(self) -> bool:
+        return self.kind.reversed_kind is not None
 
     @property
     def signed_amount(self) -> Decimal:
-        """How the entry changed the bank's balance: withdrawals negative."""
-        if self.kind is TransactionKind.WITHDRAWAL:
+        """How the entry changed the bank's balance (zero for a transfer's).
+
+        Out of the bank: a withdrawal, and a deposit's reversal (the money
+        is taken back). Into it: a deposit, and a withdrawal's reversal.
+        """
+        if self.is_transfer:
+            return ZERO
+        if self.kind in {TransactionKind.WITHDRAWAL, TransactionKind.DEPOSIT_REVERSAL}:
             return -self.amount
         return self.amount

@@ -7,6 +7,7 @@ by polling and whenever a command on the same page announces a change.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.shortcuts import render
@@ -15,12 +16,16 @@ from django.views.decorators.vary import vary_on_headers
 
 from accounts.http import staff_required
 from accounts.polling import polled
+from accounts.reversal import CARRIED_OUT
+from accounts.services import accounts
 from ledger import services
 
 if TYPE_CHECKING:
     from django.http import HttpResponse
 
     from accounts.http import HtmxHttpRequest
+    from accounts.reversal_desk import ReversalSummary
+    from ledger.domain import TransactionLogged
 
 TRANSACTIONS_PER_PAGE = 15
 
@@ -43,6 +48,37 @@ def transactions(request: HtmxHttpRequest) -> HttpResponse:
     if request.htmx and not request.htmx.history_restore_request:
         return render(request, "ledger/_transactions.html", context)
     return render(request, "ledger/transactions.html", context)
+
+
+@dataclass(frozen=True)
+class LogRow:
+    """An entry of the log and, for an original, the reversal asked for of it.
+
+    The log records what happened when it happened: whether an entry was
+    reversed since is the reversal's to say, so each page asks it.
+    """
+
+    entry: TransactionLogged
+    reversal: ReversalSummary | None = None
+
+    @property
+    def reversed(self) -> bool:
+        return self.reversal is not None and self.reversal.status == CARRIED_OUT
+
+    @property
+    def reversal_pending(self) -> bool:
+        return self.reversal is not None and self.reversal.is_pending
+
+
+def log_rows(entries: list[TransactionLogged]) -> list[LogRow]:
+    """Each entry with its reversal: one small read per original on the page."""
+    reversals = accounts().reversals
+    return [
+        LogRow(entry)
+        if entry.is_reversal  # a reversal cannot itself be reversed
+        else LogRow(entry, reversals.of_transaction(entry.transaction_id))
+        for entry in entries
+    ]
 
 
 def ledger_context() -> dict[str, Any]:
@@ -72,6 +108,7 @@ def transactions_context(request: HtmxHttpRequest) -> dict[str, Any]:
     oldest = entries[-1].number if entries else 0
     return {
         "entries": entries,
+        "rows": log_rows(entries),
         "transaction_count": count,
         "older": oldest if oldest > 1 else None,
         "has_newer": newest < count,

@@ -1,8 +1,8 @@
 """Every event the bank records, newest first: its applications' logs merged.
 
 Each application keeps a notification log of its own: Accounts (accounts,
-number reservations, receipts, the lists of accounts), the Ledger and the
-transaction log (Transactions). A log is read with its recorder's
+number reservations, receipts, the lists of accounts, reversals), the
+Ledger and the transaction log (Transactions). A log is read with its recorder's
 ``select_notifications``, which reads forwards from a notification id, and
 decoded with its application's ``mapper``, so events encrypted or
 compressed at rest read as they were recorded.
@@ -38,6 +38,7 @@ from eventsourcing.domain import Aggregate, DomainEvent
 from eventsourcing.utils import get_topic
 
 import accounts.domain
+import accounts.reversal
 from accounts.money import CENT
 from ledger.domain import Ledger, TransactionLogged
 
@@ -129,7 +130,13 @@ class Log:
 def bank_logs(bank: Bank) -> list[Log]:
     """The logs of every application of the bank, Accounts first."""
     return [
-        Log(bank.accounts, frozenset(events_defined_in(accounts.domain))),
+        Log(
+            bank.accounts,
+            frozenset(
+                events_defined_in(accounts.domain)
+                | events_defined_in(accounts.reversal)
+            ),
+        ),
         Log(bank.ledger(), frozenset(aggregate_events(Ledger))),
         Log(bank.transaction_log(), frozenset({TransactionLogged})),
     ]
@@ -140,7 +147,9 @@ class StreamEvent:
     """One recorded event, as the stream shows it.
 
     ``account_id`` is the account it belongs to: an Account event's
-    originator, or the account an event names (``account_id``).
+    originator, or the account an event names (``account_id``). ``amount``
+    is the event's own: positive for a movement, signed for a ``Reversed``
+    (its change to its account's balance: negative when money is taken back).
     ``recorded_at`` is None for an event that cannot be decoded (a damaged
     row, say): it is still listed, by its topic, without its data.
     """

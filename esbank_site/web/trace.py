@@ -12,12 +12,21 @@ as soon as it has what one transaction can have:
   withdrawal, and the receipt when an idempotency key was used) are saved
   in one transaction, so their notification ids are next to each other:
   once one is found, reading goes on only ``SAVE_SPAN`` ids further back.
+  A reversal carried out after approval is the exception: its request
+  (``Reversal.Requested`` or ``RequestedAgain``, with the reversal's
+  transaction id) was saved alone, earlier. Once a ``Reversed`` is found,
+  reading goes on back until the request is found too (within the window).
 - The Ledger and the transaction log: one event each per transaction, so
-  reading stops at the first found.
+  reading stops at the first found (a transfer's reversal, like the
+  transfer, is one event each: they follow its sending leg only).
 
 A transaction older than the window (more than ``TRACE_WINDOW``
 notifications ago in Accounts) is not found: a 404, like an unknown id.
 The cost does not grow with the bank's history, only with the window.
+
+A trace also says what it knows of reversals: the transaction a reversal
+reverses (its events name it), and the reversal asked for of this one
+(``reversals.of_transaction``, one read of one small aggregate).
 """
 
 from __future__ import annotations
@@ -28,12 +37,15 @@ from uuid import UUID
 
 from eventsourcing.utils import get_topic
 
+from accounts.domain import Reversed
+from accounts.reversal import Reversal, ReversalRequested, ReversalRequestedAgain
 from esbank_site.web.event_stream import Log, account_of, bank_logs
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from datetime import datetime
 
+    from accounts.reversal_desk import ReversalSummary
     from esbank_site.bank import Bank
 
 # Notification ids of each log the trace reads back from its head, at most.
@@ -57,6 +69,10 @@ class TraceEvent:
     actor: str
     correlation_id: str
     causation: str
+    # The transaction a reversal's event says it reverses (None: no reversal).
+    reverses: UUID | None = None
+    # A Reversal aggregate's event: the reversal it belongs to.
+    reversal_id: UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -77,10 +93,17 @@ class TraceRow:
 
 @dataclass(frozen=True)
 class Trace:
-    """The rows of one transaction, oldest first, and whether any waits."""
+    """The rows of one transaction, oldest first, and whether any waits.
+
+    ``reverses``: the transaction this one reverses (None: it is no
+    reversal). ``reversal``: the reversal asked for of this transaction, if
+    any (its status says whether it was carried out).
+    """
 
     transaction_id: UUID
     rows: list[TraceRow]
+    reverses: UUID | None = None
+    reversal: ReversalSummary | None = None
 
     @property
     def pending(self) -> bool:
@@ -116,6 +139,8 @@ def find_in_log(log: Log, transaction_id: UUID, *, many: bool) -> list[TraceEven
     high = recorder.max_notification_id() or 0
     floor = max(1, high - TRACE_WINDOW + 1)
     found: list[TraceEvent] = []
+    # A reversal's Reversed found, its request not yet: it may be far back.
+    awaiting_request = False
     while high >= floor:
         low = max(floor, high - READ_SIZE + 1)
         window = recorder.select_notifications(
@@ -131,7 +156,12 @@ def find_in_log(log: Log, transaction_id: UUID, *, many: bool) -> list[TraceEven
             found.append(_trace_event(log, notification.id, event))
             if not many:
                 return found
-            floor = max(floor, notification.id - SAVE_SPAN)
+            if isinstance(event, ReversalRequested | ReversalRequestedAgain):
+                awaiting_request = False
+            elif isinstance(event, Reversed):
+                awaiting_request = True
+            if not awaiting_request:
+                floor = max(floor, notification.id - SAVE_SPAN)
         high = low - 1
     return found[::-1]
 
@@ -154,6 +184,8 @@ def _trace_event(log: Log, notification_id: int, event: Any) -> TraceEvent:
         actor=getattr(event, "actor", ""),
         correlation_id=getattr(event, "correlation_id", ""),
         causation=getattr(event, "causation", ""),
+        reverses=getattr(event, "reverses", None),
+        reversal_id=event.originator_id if isinstance(event, Reversal.Event) else None,
     )
 
 
@@ -170,7 +202,28 @@ def read_trace(bank: Bank, transaction_id: UUID) -> Trace | None:
             TraceRow(event) for event in find_in_log(log, transaction_id, many=False)
         ]
     rows.sort(key=lambda row: row.event.recorded_at)
-    return Trace(transaction_id, rows)
+    reversals = bank.accounts.reversals
+    return Trace(
+        transaction_id,
+        rows,
+        reverses=_reverses(bank, account_events),
+        reversal=reversals.of_transaction(transaction_id),
+    )
+
+
+def _reverses(bank: Bank, events: Sequence[TraceEvent]) -> UUID | None:
+    """The transaction a reversal's events reverse (None: they are no reversal's).
+
+    ``Reversed`` and ``Requested`` name it; a request made again after a
+    rejection names only its reversal, which is read for it.
+    """
+    named = next((event.reverses for event in events if event.reverses), None)
+    if named is not None:
+        return named
+    reversal_id = next((e.reversal_id for e in events if e.reversal_id), None)
+    if reversal_id is None:
+        return None
+    return bank.accounts.reversals.get(reversal_id).reverses
 
 
 def _followers(

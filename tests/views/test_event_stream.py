@@ -203,6 +203,28 @@ def test_new_events_arrive_at_the_top(as_staff, site_bank, moved):
     }
 
 
+def test_a_reversal_s_events_show_their_accounts_and_signed_amounts(
+    as_staff, site_bank, moved
+):
+    ada, bob = moved
+    transfer = site_bank.accounts.transfer(ada, bob, "20.00")
+    site_bank.accounts.reversals.reverse(transfer, bob, "carol", "Wrong payee")
+    site_bank.wait_until_processed()
+
+    html = as_staff.get(EVENTS).content.decode()
+
+    legs = elements(html, "tr", data_app="accounts", data_type="Reversed")
+    shown = {
+        row.element("a")["title"]: row.element(data_amount=True)["data-amount"]
+        for row in legs
+    }
+    # The sender gets it back, the receiver gives it back.
+    assert shown == {str(ada): "20.00", str(bob): "-20.00"}
+    assert element(html, "tr", data_app="accounts", data_type="Requested")
+    assert element(html, "tr", data_app="ledger", data_type="TransferReversed")
+    assert set(rows(html)) == every_notification(site_bank)
+
+
 # Filters.
 
 
@@ -229,9 +251,16 @@ def test_filtered_by_application(as_staff, site_bank, moved, log):
             {"app": "ledger", "type": "TransferRecorded"},
             {("ledger", "TransferRecorded")},
         ),
+        ({"type": "Reversed"}, {("accounts", "Reversed")}),
+        ({"type": "Requested"}, {("accounts", "Requested")}),
+        ({"type": "ReversalIndexed"}, {("accounts", "ReversalIndexed")}),
+        ({"type": "DepositReversed"}, {("ledger", "DepositReversed")}),
     ],
 )
-def test_filtered_by_type(as_staff, moved, query, expected):
+def test_filtered_by_type(as_staff, site_bank, moved, query, expected):
+    ada, _ = moved
+    deposit = site_bank.accounts.deposit(ada, "5.00")
+    site_bank.accounts.reversals.reverse(deposit, ada, "carol", "Paid twice")
     response = as_staff.get(EVENTS, query)
     assert response.status_code == 200
     listed = rows(response.content.decode())
@@ -251,6 +280,9 @@ def test_the_filter_form_offers_each_application_s_types(as_staff):
     receipts = groups[0].element("option", value="Issued")
     assert receipts.words == "Receipt.Issued"
     assert groups[2].element("option", value="TransactionLogged")
+    requested = groups[0].element("option", value="Requested")
+    assert requested.words == "Reversal.Requested"
+    assert groups[1].element("option", value="DepositReversed")
 
 
 def test_a_type_filter_pages_too(as_staff, site_bank, moved, monkeypatch):

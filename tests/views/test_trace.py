@@ -13,6 +13,7 @@ import pytest
 from django.test import Client
 
 from accounts.provenance import Provenance, acting_as
+from esbank_site.web import trace as trace_reading
 from tests.support.html import parse
 from tests.support.http import HX
 
@@ -216,3 +217,114 @@ def test_restoring_history_gets_the_whole_page(as_staff, site_bank, two_accounts
     )
     assert "<html" in response.content.decode()
     assert "HX-Request" in response["Vary"]
+
+
+# Reversals.
+
+
+def reversal_line(html):
+    """The trace page's line about reversals, or None."""
+    found = parse(html).elements(id="trace-reversal")
+    return found[0] if found else None
+
+
+def test_a_transfer_reversal_s_trace_lists_both_legs_its_request_and_answers(
+    as_staff, site_bank, two_accounts
+):
+    ada, bob = two_accounts
+    transfer = site_bank.accounts.transfer(ada, bob, "30.00")
+    reversal = site_bank.accounts.reversals.reverse(transfer, bob, "carol", "Wrong")
+
+    html = as_staff.get(url(reversal.transaction_id)).content.decode()
+
+    assert sorted(rows(html)) == sorted(
+        [
+            ("accounts", "Reversed"),
+            ("accounts", "Reversed"),
+            ("accounts", "Requested"),
+            ("ledger", "TransferReversed"),
+            ("transactions", "TransactionLogged"),
+        ]
+    )
+    legs = parse(html).elements("tr", data_app="accounts", data_type="Reversed")
+    assert {links_to_account(leg, ada) for leg in legs} == {True, False}
+    assert {links_to_account(leg, bob) for leg in legs} == {True, False}
+    # Every follower has processed each of them: nothing waits.
+    assert all(all(f.values()) for f in followers(html).values())
+    assert "hx-trigger" not in parse(html).element(id="trace-panel").attrs
+    line = reversal_line(html)
+    assert line.element("a", id="trace-reverses")["href"] == url(transfer)
+    assert line.elements(id="trace-reversed-by") == []
+
+    original = as_staff.get(url(transfer)).content.decode()
+
+    assert ("accounts", "Reversed") not in rows(original)
+    reversed_by = reversal_line(original).element("a", id="trace-reversed-by")
+    assert reversed_by["href"] == url(reversal.transaction_id)
+    assert reversed_by["data-status"] == "carried out"
+    assert "Reversed by" in reversal_line(original).words
+
+
+def test_an_approved_reversal_s_trace_reaches_back_for_its_request(
+    as_staff, site_bank, two_accounts, monkeypatch
+):
+    # Windows smaller than the gap below, so reading must go on past one.
+    monkeypatch.setattr(trace_reading, "READ_SIZE", 3)
+    ada, _ = two_accounts
+    deposit = site_bank.accounts.deposit(ada, "1500.00")
+    request = site_bank.accounts.reversals.reverse(deposit, ada, "carol", "Bounced")
+
+    waiting = as_staff.get(url(request.transaction_id)).content.decode()
+    original = as_staff.get(url(deposit)).content.decode()
+
+    assert rows(waiting) == [("accounts", "Requested")]
+    assert reversal_line(waiting).element(id="trace-reverses")["href"] == url(deposit)
+    pending = reversal_line(original).element("a", id="trace-reversed-by")
+    assert pending["data-status"] == "pending"
+    assert "waits for approval" in reversal_line(original).words
+
+    # More saves than one save spans, between the request and its approval.
+    for _ in range(6):
+        site_bank.accounts.deposit(ada, "1.00")
+    site_bank.accounts.reversals.approve(request.id, "dave")
+
+    html = as_staff.get(url(request.transaction_id)).content.decode()
+
+    assert rows(html) == [
+        ("accounts", "Requested"),
+        ("accounts", "Reversed"),
+        ("ledger", "DepositReversed"),
+        ("transactions", "TransactionLogged"),
+    ]
+    assert set(followers(html)) == {"Requested", "Reversed"}
+    done = reversal_line(as_staff.get(url(deposit)).content.decode())
+    assert done.element(id="trace-reversed-by")["data-status"] == "carried out"
+
+
+def test_a_transaction_never_reversed_says_nothing_of_reversals(
+    as_staff, site_bank, two_accounts
+):
+    ada, _ = two_accounts
+    transaction_id = site_bank.accounts.deposit(ada, "1.00")
+    assert reversal_line(as_staff.get(url(transaction_id)).content.decode()) is None
+
+
+def test_a_reversal_asked_for_again_names_what_it_reverses(
+    as_staff, site_bank, two_accounts
+):
+    ada, _ = two_accounts
+    deposit = site_bank.accounts.deposit(ada, "5000.00")
+    reversals = site_bank.accounts.reversals
+    first = reversals.reverse(deposit, ada, "carol", "Bounced")
+    reversals.reject(first.id, "dave", "It cleared")
+
+    rejected = as_staff.get(url(deposit)).content.decode()
+    again = reversals.reverse(deposit, ada, "dave", "Bounced now")
+    html = as_staff.get(url(again.transaction_id)).content.decode()
+
+    said = reversal_line(rejected)
+    assert said.element(id="trace-reversed-by")["data-status"] == "rejected"
+    assert "rejected by dave" in said.words
+    # Only the request made again carries this transaction id.
+    assert rows(html) == [("accounts", "RequestedAgain")]
+    assert reversal_line(html).element(id="trace-reverses")["href"] == url(deposit)
