@@ -32,8 +32,16 @@ from eventsourcing.projection import Projection
 
 from accounts import domain as account_events
 from accounts.application import Accounts
-from accounts.domain import signed_amount
+from accounts.domain import REVERSIBLE, signed_amount
 from accounts.money import CENT, ZERO
+from accounts.reversal import (
+    ReversalApproved,
+    ReversalCarriedOut,
+    ReversalIndexed,
+    ReversalRejected,
+    ReversalRequested,
+    ReversalRequestedAgain,
+)
 from accounts.summaries import AccountSummary, opened
 
 if TYPE_CHECKING:
@@ -333,9 +341,19 @@ class AccountsListProjection(Projection[AccountsListView]):
     @process_event.register(account_events.ReceiptIssued)
     @process_event.register(account_events.AccountIndexed)
     @process_event.register(account_events.AccountNumberReserved)
+    @process_event.register(ReversalRequested)
+    @process_event.register(ReversalRequestedAgain)
+    @process_event.register(ReversalApproved)
+    @process_event.register(ReversalRejected)
+    @process_event.register(ReversalCarriedOut)
+    @process_event.register(ReversalIndexed)
     def _position_only(self, domain_event: Any, tracking: Tracking) -> None:
         """Events that change no row (receipts, index entries, number
-        reservations) only move the position."""
+        reservations, a reversal's own progress) only move the position.
+
+        A reversal changes balances through its accounts' ``Reversed``
+        events, saved with its ``CarriedOut``.
+        """
         self._settle_held_back_leg(tracking)
         self.view.insert_tracking(tracking)
 
@@ -343,6 +361,20 @@ class AccountsListProjection(Projection[AccountsListView]):
     def _sent_leg(self, domain_event: Any, tracking: Tracking) -> None:
         self._settle_held_back_leg(tracking)
         self._sent = (domain_event, tracking)
+
+    @process_event.register(account_events.Reversed)
+    def _reversed(self, domain_event: Any, tracking: Tracking) -> None:
+        """A reversal's leg moves its account's balance by its signed amount.
+
+        A transfer's reversal is saved as two legs, the sending side's
+        first, like the transfer: they are written together in the same way.
+        """
+        if domain_event.original == REVERSIBLE[account_events.TransferSent]:
+            self._sent_leg(domain_event, tracking)
+        elif domain_event.original == REVERSIBLE[account_events.TransferReceived]:
+            self._received_leg(domain_event, tracking)
+        else:
+            self._deposited_or_withdrawn(domain_event, tracking)
 
     @process_event.register(account_events.TransferReceived)
     def _received_leg(self, domain_event: Any, tracking: Tracking) -> None:

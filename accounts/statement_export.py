@@ -2,9 +2,11 @@
 
 One row per movement, oldest first: ``date`` (ISO 8601 with the time, in
 the site's time zone), ``kind`` (the stable code the filter uses, such as
-``transfer_out``), ``reference``, ``counterparty`` (the other account of a
-transfer), ``amount`` (signed, two decimals, no currency symbol or
-thousands separator) and ``balance`` (the account's balance after it).
+``transfer_out``; ``reversal`` for a reversal of any movement),
+``reference`` (a reversal's reason), ``counterparty`` (the other account of
+a transfer, or of a reversed one), ``amount`` (signed, two decimals, no
+currency symbol or thousands separator) and ``balance`` (the account's
+balance after it).
 
 A reference or an account name is text someone typed: one that starts
 like a spreadsheet formula gets a leading apostrophe (``neutralise``), so a

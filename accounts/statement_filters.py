@@ -7,7 +7,8 @@ a sum of the lines it shows.
 
 Kinds have stable lower-case codes, used in URLs and in the CSV download:
 a line's label as the statement shows it (``accounts/statements.py``),
-in lower case with underscores. ``KINDS`` lists those a filter may ask for.
+in lower case with underscores; every reversal's line, whichever movement
+it undoes, is of kind ``reversal``. ``KINDS`` lists those a filter may ask for.
 """
 
 from __future__ import annotations
@@ -18,12 +19,17 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from datetime import datetime
 
+# What a reversal's line is called, before the leg it undoes: "Reversal of
+# deposit", "Reversal of transfer out" and so on are all of kind ``reversal``.
+REVERSAL_LABEL = "Reversal"
+
 # Code: the label a statement line of that kind carries (StatementLine.kind).
 KINDS = {
     "deposit": "Deposit",
     "withdrawal": "Withdrawal",
     "transfer_in": "Transfer in",
     "transfer_out": "Transfer out",
+    "reversal": REVERSAL_LABEL,
 }
 
 
@@ -41,7 +47,12 @@ class FilteredLine(Protocol):
 
 
 def kind_code(line: FilteredLine) -> str:
-    """The line's kind as its stable code, such as ``transfer_out``."""
+    """The line's kind as its stable code, such as ``transfer_out``.
+
+    A reversal's, whichever leg it undoes, is ``reversal``.
+    """
+    if line.kind.startswith(REVERSAL_LABEL):
+        return "reversal"
     return line.kind.lower().replace(" ", "_")
 
 

@@ -31,6 +31,7 @@ KIND_CHOICES = [
     ("withdrawal", "Withdrawals"),
     ("transfer_in", "Transfers in"),
     ("transfer_out", "Transfers out"),
+    ("reversal", "Reversals"),
 ]
 
 
@@ -54,8 +55,8 @@ class StatementFilterForm(forms.Form):
         choices=KIND_CHOICES,
         error_messages={
             "invalid_choice": (
-                "Choose a kind from the list: deposit, withdrawal, transfer_in "
-                "or transfer_out."
+                "Choose a kind from the list: deposit, withdrawal, transfer_in, "
+                "transfer_out or reversal."
             )
         },
     )

@@ -12,6 +12,10 @@ A page costs the same however long the account's history: see
 ``read_statement_page``. Filtered pages (``accounts/statement_filters.py``)
 and the whole statement streamed as a download (``statement_lines``) read
 the events in pages too, so memory never grows with the history.
+
+A reversal is a line of its own (``Reversal of deposit``, ...), with the
+staff's reason as its reference and, for a transfer, the other account;
+the original's line stays as it was.
 """
 
 from __future__ import annotations
@@ -27,7 +31,12 @@ from uuid import UUID
 from accounts import domain as account_events
 from accounts.domain import signed_amount
 from accounts.money import ZERO
-from accounts.statement_filters import EVERY_LINE, StatementFilter
+from accounts.statement_filters import (
+    EVERY_LINE,
+    REVERSAL_LABEL,
+    StatementFilter,
+    kind_code,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -52,6 +61,13 @@ class StatementLine:
     transaction_id: UUID
     counterparty_id: UUID | None
     description: str
+    # The transaction a reversal's line undoes; None for every other line.
+    reverses: UUID | None = None
+
+    @property
+    def code(self) -> str:
+        """The line's kind as its stable code (``transfer_out``, ``reversal``)."""
+        return kind_code(self)
 
 
 @dataclass(frozen=True)
@@ -108,6 +124,29 @@ def _transfer_in(domain_event: Any, balance: Decimal) -> StatementLine:
     )
 
 
+# What a reversal's line calls the leg it undoes: that leg's own line's label.
+REVERSED_LEG_LABELS = {
+    "deposit": "deposit",
+    "withdrawal": "withdrawal",
+    "transfer sent": "transfer out",
+    "transfer received": "transfer in",
+}
+
+
+@statement_line.register(account_events.Reversed)
+def _reversal(domain_event: Any, balance: Decimal) -> StatementLine:
+    """Staff undid a movement: its signed amount, and their reason as reference."""
+    leg = REVERSED_LEG_LABELS.get(domain_event.original, domain_event.original)
+    return _line(
+        domain_event,
+        f"{REVERSAL_LABEL} of {leg}",
+        balance,
+        counterparty=domain_event.counterparty_id,
+        description=domain_event.reason,
+        reverses=domain_event.reverses,
+    )
+
+
 @statement_line.register(account_events.AccountOpened)
 @statement_line.register(account_events.NumberAssigned)
 @statement_line.register(account_events.OverdraftLimitSet)
@@ -126,6 +165,7 @@ def _line(
     *,
     counterparty: UUID | None = None,
     description: str = "",
+    reverses: UUID | None = None,
 ) -> StatementLine:
     return StatementLine(
         version=domain_event.originator_version,
@@ -136,6 +176,7 @@ def _line(
         transaction_id=domain_event.transaction_id,
         counterparty_id=counterparty,
         description=description,
+        reverses=reverses,
     )
 
 

@@ -7,11 +7,17 @@ followers' positions:
 
 - each account's balance equals the sum of its own movements, and is never
   below minus its overdraft limit;
-- no money left a frozen account, and none was closed while frozen;
+- no money left a frozen account, and none was closed while frozen (a
+  reversal may take money back from one: that is the bank, not the
+  customer, moving it);
 - the sum of all balances equals the ledger balance equals deposits minus
   withdrawals;
 - every movement is in the transaction log exactly once, and nothing else is;
 - the ledger and the log record each movement's own amount, on its account;
+- every carried-out reversal has one ``Reversed`` event on each of its
+  accounts, undoing the original there; pending and rejected ones have
+  none; no ``Reversed`` event belongs to no reversal, and no transaction is
+  reversed twice (``check_reversals``);
 - every follower is at its leader's head;
 - every projection, recomputed from the events, equals its read model
   (``esbank_site.operations.projection_audit``).
@@ -33,6 +39,18 @@ from eventsourcing.dispatch import singledispatchmethod
 
 from accounts import domain as account_events
 from accounts.money import ZERO
+from accounts.reversal import (
+    APPROVED,
+    CARRIED_OUT,
+    PENDING,
+    REJECTED,
+    ReversalApproved,
+    ReversalCarriedOut,
+    ReversalIndexed,
+    ReversalRejected,
+    ReversalRequested,
+    ReversalRequestedAgain,
+)
 from esbank_site.operations.projection_audit import ProjectionCheck, check_projections
 from esbank_site.operations.reading import PAGE_SIZE, read_log
 from ledger.domain import Ledger
@@ -43,6 +61,24 @@ if TYPE_CHECKING:
     from eventsourcing.persistence import Notification
 
     from esbank_site.bank import Bank
+
+
+# The legs a reversal is counted by, once per reversal, and the kind of
+# transaction the transaction log gives it; a transfer's receiving leg is
+# the same transaction as its sending one.
+COUNTED_REVERSALS = {
+    "deposit": "deposit-reversal",
+    "withdrawal": "withdrawal-reversal",
+    "transfer sent": "transfer-reversal",
+}
+# What a decision on a Reversal leaves it as.
+DECIDED: dict[type[Any], str] = {
+    ReversalApproved: APPROVED,
+    ReversalRejected: REJECTED,
+    ReversalCarriedOut: CARRIED_OUT,
+}
+# What a carried-out reversal's legs add up to, by its kind and amount.
+REVERSAL_SUMS = {"deposit": -1, "withdrawal": 1, "transfer": 0}
 
 
 @dataclass
@@ -56,11 +92,46 @@ class FoldedAccount:
 
 @dataclass(frozen=True)
 class Movement:
-    """A deposit, withdrawal or transfer, and the account it started from."""
+    """A deposit, withdrawal, transfer or reversal, and the account it started from.
+
+    As the transaction log lists it: a reversal's kind is the original's
+    with ``-reversal`` (``deposit-reversal``), its amount the original's,
+    and its account the one a transfer was sent from.
+    """
 
     kind: str
     account_id: UUID
     amount: Decimal
+    reverses: UUID | None = None
+    to_account_id: UUID | None = None  # a transfer's receiving account
+
+
+@dataclass(frozen=True)
+class ReversedLeg:
+    """One ``Reversed`` event, as the audit's fold saw it."""
+
+    account_id: UUID
+    version: int
+    amount: Decimal  # signed, for its account
+    reverses: UUID
+    original: str
+    # What the reversed leg had changed the balance by (None: no such leg).
+    undone: Decimal | None
+    # Whether it took the account below its overdraft limit.
+    overdrew: bool
+
+
+@dataclass
+class FoldedReversal:
+    """A reversal as the audit's own fold of its events sees it."""
+
+    reverses: UUID
+    transaction_id: UUID
+    kind: str
+    amount: Decimal
+    account_ids: tuple[UUID, ...]
+    freeze: bool
+    status: str = PENDING
 
 
 @dataclass
@@ -70,10 +141,14 @@ class AuditReport:
     events_checked: int = 0
     accounts: int = 0
     movements: int = 0
+    # Net of their reversals, as the ledger's totals are.
     deposits: Decimal = ZERO
     withdrawals: Decimal = ZERO
     total_balances: Decimal = ZERO
     ledger_balance: Decimal = ZERO
+    reversals_carried_out: int = 0
+    reversals_pending: int = 0
+    reversals_rejected: int = 0
     projections: list[ProjectionCheck] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
@@ -84,7 +159,9 @@ class AuditReport:
     def summary(self) -> str:
         return (
             f"{self.events_checked} events, {self.accounts} accounts, "
-            f"{self.movements} movements; deposits £{self.deposits} - "
+            f"{self.movements} movements ({self.reversals_carried_out} "
+            f"reversals, {self.reversals_pending} pending, "
+            f"{self.reversals_rejected} rejected); deposits £{self.deposits} - "
             f"withdrawals £{self.withdrawals} = £{self.deposits - self.withdrawals}; "
             f"balances £{self.total_balances}; ledger £{self.ledger_balance}; "
             f"{len(self.problems)} problem(s)"
@@ -122,6 +199,7 @@ def audit(
     report.total_balances = sum((a.balance for a in books.accounts.values()), ZERO)
 
     _check_accounts(bank, books.accounts, report)
+    check_reversals(books, report)
     _check_ledger(bank, report)
     _check_transaction_log(bank, books.movements, report)
     _check_ledger_entries(bank, books.movements, report)
@@ -152,6 +230,11 @@ class Books:
     report: AuditReport
     accounts: dict[UUID, FoldedAccount] = field(default_factory=dict)
     movements: dict[UUID, Movement] = field(default_factory=dict)
+    # Every Reversed event, by the reversal's own transaction id.
+    reversed_legs: dict[UUID, list[ReversedLeg]] = field(default_factory=dict)
+    # Every Reversal, by its id, and the ids the list of reversals names.
+    reversals: dict[UUID, FoldedReversal] = field(default_factory=dict)
+    listed_reversals: set[UUID] = field(default_factory=set)
 
     @singledispatchmethod
     def fold(self, domain_event: Any) -> None:
@@ -167,6 +250,49 @@ class Books:
     @fold.register(account_events.NumberAssigned)
     def _moves_nothing(self, domain_event: Any) -> None:
         """Receipts, index entries and numbers belong to no account's balance."""
+
+    # A reversal's own events move no money: what they say is kept for
+    # ``check_reversals`` to hold its accounts' ``Reversed`` events against.
+
+    @fold.register(ReversalIndexed)
+    def _reversal_listed(self, domain_event: Any) -> None:
+        self.listed_reversals.add(domain_event.reversal_id)
+
+    @fold.register(ReversalRequested)
+    def _reversal_requested(self, domain_event: Any) -> None:
+        self.reversals[domain_event.originator_id] = FoldedReversal(
+            reverses=domain_event.reverses,
+            transaction_id=domain_event.transaction_id,
+            kind=domain_event.kind,
+            amount=domain_event.amount,
+            account_ids=tuple(domain_event.account_ids),
+            freeze=domain_event.freeze,
+        )
+
+    @fold.register(ReversalRequestedAgain)
+    def _reversal_requested_again(self, domain_event: Any) -> None:
+        reversal = self._reversal(domain_event)
+        if reversal is not None:
+            reversal.transaction_id = domain_event.transaction_id
+            reversal.freeze = domain_event.freeze
+            reversal.status = PENDING
+
+    @fold.register(ReversalApproved)
+    @fold.register(ReversalRejected)
+    @fold.register(ReversalCarriedOut)
+    def _reversal_decided(self, domain_event: Any) -> None:
+        reversal = self._reversal(domain_event)
+        if reversal is not None:
+            reversal.status = DECIDED[type(domain_event)]
+
+    def _reversal(self, domain_event: Any) -> FoldedReversal | None:
+        reversal = self.reversals.get(domain_event.originator_id)
+        if reversal is None:
+            self.report.problems.append(
+                f"{type(domain_event).__qualname__} of reversal "
+                f"{domain_event.originator_id}, which was never requested."
+            )
+        return reversal
 
     @fold.register(account_events.AccountOpened)
     def _opened(self, domain_event: Any) -> None:
@@ -210,7 +336,66 @@ class Books:
 
     @fold.register(account_events.TransferSent)
     def _transfer_sent(self, domain_event: Any) -> None:
-        self._moved(domain_event, -domain_event.amount, "transfer")
+        self._moved(
+            domain_event, -domain_event.amount, "transfer", domain_event.to_account_id
+        )
+
+    @fold.register(account_events.Reversed)
+    def _reversed(self, domain_event: Any) -> None:
+        """A reversal's leg: its signed amount, even out of a frozen account.
+
+        Deposits and withdrawals are counted net of their reversals, as the
+        ledger's totals are. A reversal is one transaction, counted by the
+        leg that undoes a deposit, a withdrawal or a transfer's sending leg.
+        Whether it undid what it says, and whether it could go below the
+        overdraft limit (only when it froze the account), is checked with
+        its Reversal (``check_reversals``).
+        """
+        account = self._account(domain_event)
+        if account is None:
+            return
+        change: Decimal = domain_event.amount
+        account.balance += change
+        original = domain_event.original
+        if original == "deposit":
+            self.report.deposits += change  # negative: money taken back
+        elif original == "withdrawal":
+            self.report.withdrawals -= change  # positive: money returned
+        if original in COUNTED_REVERSALS:
+            self.movements[domain_event.transaction_id] = Movement(
+                COUNTED_REVERSALS[original],
+                domain_event.originator_id,
+                abs(change),
+                reverses=domain_event.reverses,
+            )
+        self.reversed_legs.setdefault(domain_event.transaction_id, []).append(
+            ReversedLeg(
+                account_id=domain_event.originator_id,
+                version=domain_event.originator_version,
+                amount=change,
+                reverses=domain_event.reverses,
+                original=original,
+                undone=self._undone(domain_event),
+                overdrew=account.balance < -account.overdraft_limit,
+            )
+        )
+
+    def _undone(self, domain_event: Any) -> Decimal | None:
+        """What the leg a ``Reversed`` names changed its account's balance by.
+
+        None if its account has no such leg of that transaction.
+        """
+        movement = self.movements.get(domain_event.reverses)
+        if movement is None:
+            return None
+        account_id, original = domain_event.originator_id, domain_event.original
+        legs = {
+            ("deposit", "deposit", movement.account_id): movement.amount,
+            ("withdrawal", "withdrawal", movement.account_id): -movement.amount,
+            ("transfer", "transfer sent", movement.account_id): -movement.amount,
+            ("transfer", "transfer received", movement.to_account_id): movement.amount,
+        }
+        return legs.get((movement.kind, original, account_id))
 
     @fold.register(account_events.TransferReceived)
     def _transfer_received(self, domain_event: Any) -> None:
@@ -226,7 +411,13 @@ class Books:
             )
         return account
 
-    def _moved(self, domain_event: Any, change: Decimal, kind: str | None) -> bool:
+    def _moved(
+        self,
+        domain_event: Any,
+        change: Decimal,
+        kind: str | None,
+        to_account_id: UUID | None = None,
+    ) -> bool:
         """Apply a movement to its account; False if there is no such account."""
         account = self._account(domain_event)
         if account is None:
@@ -239,7 +430,10 @@ class Books:
         account.balance += change
         if kind is not None:
             self.movements[domain_event.transaction_id] = Movement(
-                kind, domain_event.originator_id, domain_event.amount
+                kind,
+                domain_event.originator_id,
+                domain_event.amount,
+                to_account_id=to_account_id,
             )
         if account.balance < -account.overdraft_limit:
             self.report.problems.append(
@@ -264,6 +458,119 @@ def _check_accounts(
                 f"Account {account_id} says £{balance}; its events add up to "
                 f"£{expected.balance}."
             )
+
+
+def check_reversals(books: Books, report: AuditReport) -> None:
+    """Every reversal against the ``Reversed`` events the fold found.
+
+    A carried-out reversal has exactly one on each of its accounts, with its
+    transaction id, undoing the original there; a pending or rejected one
+    has none; every ``Reversed`` event belongs to a carried-out reversal; no
+    transaction is reversed twice on an account; the list of reversals
+    names each reversal. The reversals are those the same fold found, read
+    with the ``Reversed`` events from the same pass over the log, so a
+    reversal carried out while the audit runs is not taken for a mismatch.
+    """
+    legs_of = dict(books.reversed_legs)
+    times: Counter[tuple[UUID, UUID]] = Counter(
+        (leg.reverses, leg.account_id) for legs in legs_of.values() for leg in legs
+    )
+    for (reverses, account_id), count in times.items():
+        if count > 1:
+            report.problems.append(
+                f"Transaction {reverses} is reversed {count} times on account "
+                f"{account_id}."
+            )
+    for reversal_id, reversal in books.reversals.items():
+        legs = legs_of.pop(reversal.transaction_id, [])
+        if reversal.status == CARRIED_OUT:
+            report.reversals_carried_out += 1
+            _check_carried_out(reversal_id, reversal, legs, report)
+            continue
+        if reversal.status == REJECTED:
+            report.reversals_rejected += 1
+        else:
+            report.reversals_pending += 1
+        if legs:
+            report.problems.append(
+                f"Reversal {reversal_id} of transaction {reversal.reverses} is "
+                f"{reversal.status}, but moved money: {_legs_named(legs)}."
+            )
+    for reversal_id in books.reversals.keys() - books.listed_reversals:
+        report.problems.append(
+            f"Reversal {reversal_id} is missing from the list of reversals."
+        )
+    for reversal_id in books.listed_reversals - books.reversals.keys():
+        report.problems.append(
+            f"The list of reversals names {reversal_id}, which was never requested."
+        )
+    for transaction_id, legs in legs_of.items():
+        report.problems.append(
+            f"Reversed events of transaction {transaction_id} belong to no "
+            f"carried-out reversal: {_legs_named(legs)}."
+        )
+        report.problems.extend(_overdrawn(leg) for leg in legs if leg.overdrew)
+
+
+def _check_carried_out(
+    reversal_id: UUID,
+    reversal: FoldedReversal,
+    legs: list[ReversedLeg],
+    report: AuditReport,
+) -> None:
+    """One ``Reversed`` per account of ``reversal``, each undoing its leg."""
+    named = f"Reversal {reversal_id} of transaction {reversal.reverses}"
+    on: Counter[UUID] = Counter(leg.account_id for leg in legs)
+    for account_id in reversal.account_ids:
+        if on[account_id] != 1:
+            report.problems.append(
+                f"{named} has {on[account_id]} Reversed event(s) on account "
+                f"{account_id}; it should have one."
+            )
+    strangers = [leg for leg in legs if leg.account_id not in reversal.account_ids]
+    if strangers:
+        report.problems.append(
+            f"{named} moved money on accounts not its own: {_legs_named(strangers)}."
+        )
+    for leg in legs:
+        where = f"account {leg.account_id} (version {leg.version})"
+        if leg.reverses != reversal.reverses:
+            report.problems.append(
+                f"{named} reverses transaction {leg.reverses} on {where}."
+            )
+        elif leg.undone is None:
+            report.problems.append(
+                f"{named} undoes a {leg.original} on {where}, which that "
+                "transaction did not make there."
+            )
+        elif leg.amount != -leg.undone:
+            report.problems.append(
+                f"{named} changed {where} by £{leg.amount}; the {leg.original} "
+                f"it undoes changed it by £{leg.undone}."
+            )
+        if leg.overdrew and not reversal.freeze:
+            report.problems.append(_overdrawn(leg))
+    expected = REVERSAL_SUMS.get(reversal.kind, 0) * reversal.amount
+    total = sum((leg.amount for leg in legs), ZERO)
+    if total != expected:
+        report.problems.append(
+            f"{named}, a {reversal.kind} of £{reversal.amount}, changed balances "
+            f"by £{total} in all; it should have changed them by £{expected}."
+        )
+
+
+def _legs_named(legs: list[ReversedLeg]) -> str:
+    return ", ".join(
+        f"£{leg.amount} on account {leg.account_id} (version {leg.version})"
+        for leg in legs
+    )
+
+
+def _overdrawn(leg: ReversedLeg) -> str:
+    return (
+        f"A reversal took account {leg.account_id} below its overdraft limit "
+        f"without freezing it (version {leg.version})."
+    )
 
 
 def _check_ledger(bank: Bank, report: AuditReport) -> None:
@@ -315,6 +622,13 @@ def _check_transaction_log(
                 report.problems.append(
                     f"Transaction {entry.transaction_id} on account "
                     f"{movement.account_id} is logged on account {entry.account_id}."
+                )
+            reverses = getattr(entry, "reverses", None)
+            if movement and movement.reverses != reverses:
+                report.problems.append(
+                    f"Transaction {entry.transaction_id} on account "
+                    f"{movement.account_id} is logged as reversing {reverses}; "
+                    f"it reverses {movement.reverses}."
                 )
         after = entries[-1].originator_version
     for transaction_id, count in logged.items():

@@ -27,6 +27,14 @@ from typing import TYPE_CHECKING, Any
 from accounts import domain as account_events
 from accounts.money import ZERO
 from accounts.projections import AccountsSummary
+from accounts.reversal import (
+    ReversalApproved,
+    ReversalCarriedOut,
+    ReversalIndexed,
+    ReversalRejected,
+    ReversalRequested,
+    ReversalRequestedAgain,
+)
 from accounts.summaries import AccountSummary, opened
 from esbank_site.operations.reading import read_log
 
@@ -112,8 +120,15 @@ def fold_row(domain_event: Any, row: AccountSummary | None) -> AccountSummary | 
 @fold_row.register(account_events.ReceiptIssued)
 @fold_row.register(account_events.AccountIndexed)
 @fold_row.register(account_events.AccountNumberReserved)
+@fold_row.register(ReversalRequested)
+@fold_row.register(ReversalRequestedAgain)
+@fold_row.register(ReversalApproved)
+@fold_row.register(ReversalRejected)
+@fold_row.register(ReversalCarriedOut)
+@fold_row.register(ReversalIndexed)
 def _no_row(domain_event: Any, row: AccountSummary | None) -> None:
-    """Receipts, index entries and number reservations are no account's."""
+    """Receipts, index entries, number reservations and reversals are no
+    account's: a reversal moves money by its accounts' ``Reversed`` events."""
 
 
 @fold_row.register(account_events.NumberAssigned)
@@ -136,6 +151,12 @@ def _money_in(domain_event: Any, row: AccountSummary | None) -> AccountSummary |
 @fold_row.register(account_events.TransferSent)
 def _money_out(domain_event: Any, row: AccountSummary | None) -> AccountSummary | None:
     return _changed(domain_event, row, amount=-domain_event.amount)
+
+
+@fold_row.register(account_events.Reversed)
+def _reversed(domain_event: Any, row: AccountSummary | None) -> AccountSummary | None:
+    # Signed already: negative takes money back, positive returns it.
+    return _changed(domain_event, row, amount=domain_event.amount)
 
 
 @fold_row.register(account_events.OverdraftLimitSet)

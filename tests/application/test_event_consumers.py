@@ -18,6 +18,7 @@ from eventsourcing.domain import Aggregate, DomainEvent
 
 from accounts.domain import Account, AccountIndexed, AccountNumber, Receipt
 from accounts.projections import AccountsListProjection
+from accounts.reversal import Reversal, ReversalIndexed
 from accounts.statements import statement_line
 from esbank_site.operations.audit import Books
 from esbank_site.operations.projection_audit import fold_row
@@ -43,12 +44,14 @@ def event_classes(aggregate_class: type[Any]) -> set[type[DomainEvent]]:
 
 ACCOUNT_EVENTS = event_classes(Account)
 # What the Accounts notification log holds: account events, receipts, number
-# reservations, and the entries of the event-sourced lists of accounts.
+# reservations, reversals, and the entries of the event-sourced lists of
+# accounts and of reversals.
 ACCOUNTS_LOG_EVENTS = (
     ACCOUNT_EVENTS
     | event_classes(Receipt)
     | event_classes(AccountNumber)
-    | {AccountIndexed}
+    | event_classes(Reversal)
+    | {AccountIndexed, ReversalIndexed}
 )
 
 
@@ -102,11 +105,18 @@ def test_every_event_class_of_every_aggregate_is_found() -> None:
         "Account.OverdraftLimitSet",
         "Account.Frozen",
         "Account.Unfrozen",
+        "Account.Reversed",
         "Account.Closed",
         "Account.NumberAssigned",
         "Receipt.Issued",
         "AccountNumber.Reserved",
         "AccountIndexed",
+        "Reversal.Requested",
+        "Reversal.RequestedAgain",
+        "Reversal.Approved",
+        "Reversal.Rejected",
+        "Reversal.CarriedOut",
+        "ReversalIndexed",
     }
 
 

@@ -194,7 +194,14 @@ def test_the_form_works_without_javascript(ada, everyday):
         option["value"]
         for option in form.element("select", name="kind").elements("option")
     ]
-    assert kinds == ["", "deposit", "withdrawal", "transfer_in", "transfer_out"]
+    assert kinds == [
+        "",
+        "deposit",
+        "withdrawal",
+        "transfer_in",
+        "transfer_out",
+        "reversal",
+    ]
     assert kinds[1:] == list(KINDS)
     assert form.element("input", name="q")
     assert form.element("button", type="submit")

@@ -20,6 +20,7 @@ class Command(BaseCommand):
     help = (
         "Reconcile the bank independently: fold every account's events and "
         "check balances, the ledger (deposits minus withdrawals), the "
+        "reversals (each carried out exactly once, on each of its accounts), the "
         "transaction log (each movement exactly once), every follower's "
         "position (at the head of the Accounts log) and every projection "
         "(recomputed from the events). Prints a report; exits with status 1 "
@@ -71,6 +72,9 @@ class Command(BaseCommand):
             f"Checked {report.events_checked} events in {seconds:.1f}s.",
             f"  accounts             {report.accounts:>14}",
             f"  movements            {report.movements:>14}",
+            f"  reversals carried out{report.reversals_carried_out:>14}",
+            f"  reversals pending    {report.reversals_pending:>14}",
+            f"  reversals rejected   {report.reversals_rejected:>14}",
             f"  deposits           £{report.deposits:>14,}",
             f"  withdrawals        £{report.withdrawals:>14,}",
             f"  deposits - withdr. £{net:>14,}",
