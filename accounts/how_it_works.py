@@ -120,8 +120,8 @@ EXPLANATIONS: dict[str, Explanation] = {
         text=(
             "TransactionLogProcess is a second ProcessApplication following "
             "Accounts, with its own tracking position. Its policy appends one "
-            "TransactionLogged event for each deposit, withdrawal and transfer "
-            "to an EventSourcedLog, numbered in order and stored with the "
+            "TransactionLogged event for each deposit, withdrawal and transfer, "
+            "and for each reversal of one, to an EventSourcedLog, numbered in order and stored with the "
             "tracking record in one transaction; this panel reads that log "
             "newest first, a page at a time."
         ),
@@ -159,6 +159,21 @@ EXPLANATIONS: dict[str, Explanation] = {
         path="esbank_site/web/trace.py",
         symbol="read_trace",
         anchor=SYSTEMS,
+    ),
+    "reversals": Explanation(
+        title="How this works: reversals",
+        text=(
+            "Nothing stored is changed: a reversal records a Reversed event on "
+            "each account the transaction moved money in, all in one save. "
+            "Each reversal is a Reversal aggregate, the process from request to "
+            "money moving back: more than £1,000.00 waits here for a second "
+            "member of staff, and only their approval carries it out. Its id is "
+            "derived from the transaction it reverses, so the event store "
+            "itself refuses a second reversal of the same transaction."
+        ),
+        path="accounts/reversal_desk.py",
+        symbol="ReversalDesk",
+        anchor=APPLICATIONS,
     ),
     "timeline": Explanation(
         title="How this works: the timeline",
