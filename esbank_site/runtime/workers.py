@@ -298,7 +298,8 @@ class FollowerWorker(threading.Thread):
         # Each write checks that this session still holds the follower.
         fence(conn, self.processor)
         self._take_over("processing")
-        self._catch_up(conn)
+        # What was recorded before LISTEN sent no notification here: chase it.
+        self._catch_up(conn, chase=True)
         while not self.stopping.is_set():
             self._wait_for_news(conn)
             self._catch_up(conn)
@@ -328,8 +329,11 @@ class FollowerWorker(threading.Thread):
         for _ in conn.notifies(timeout=0):
             pass
 
-    def _catch_up(self, conn: psycopg.Connection[Any]) -> None:
-        """Process batches until the follower is at the leader's head."""
+    def _catch_up(self, conn: psycopg.Connection[Any], *, chase: bool = False) -> None:
+        """Process batches until the follower is at the leader's head.
+
+        Or, unless ``chase``, until a pull comes back short (see below).
+        """
         while not self.stopping.is_set():
             # Raises if the connection, and with it the lock, is gone.
             conn.execute("SELECT 1")
@@ -339,6 +343,18 @@ class FollowerWorker(threading.Thread):
             status = self.processor.status()
             self.progress.observe(status.position, status.leader_position)
             if status.lag == 0 or status.position == before:
+                return
+            # A short pull reached the head as it was: what is behind now
+            # arrived while it ran. Under load that is always a few events,
+            # and chasing them pays a pull's fixed cost (round trips, a
+            # commit) for each few; going back to gathering makes the next
+            # pull a long one. Their notifications are queued on this
+            # connection, so the wait ends at once.
+            if (
+                not chase
+                and self.options.gather_seconds
+                and (status.position - before < self.options.batch_size)
+            ):
                 return
 
 
