@@ -1,10 +1,10 @@
-"""Customer pages and commands; the staff's event timeline and operations."""
+"""Customer pages and commands; the staff's event timeline, operations and reversals."""
 
 from __future__ import annotations
 
 from django.urls import path
 
-from accounts import staff_views, views
+from accounts import reversal_views, staff_views, views
 
 app_name = "accounts"
 
@@ -53,5 +53,21 @@ urlpatterns = [
         "staff/accounts/<uuid:account_id>/unfreeze/",
         staff_views.unfreeze_account,
         name="unfreeze_account",
+    ),
+    path(
+        "staff/transactions/<uuid:transaction_id>/reverse/",
+        reversal_views.reverse_transaction,
+        name="reverse_transaction",
+    ),
+    path("staff/reversals/", reversal_views.reversals, name="reversals"),
+    path(
+        "staff/reversals/<uuid:request_id>/approve/",
+        reversal_views.approve_reversal,
+        name="approve_reversal",
+    ),
+    path(
+        "staff/reversals/<uuid:request_id>/reject/",
+        reversal_views.reject_reversal,
+        name="reject_reversal",
     ),
 ]

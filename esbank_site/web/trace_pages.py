@@ -16,6 +16,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from accounts.http import staff_required
 from accounts.polling import polled
+from accounts.reversal_views import reverse_panel
 from esbank_site import bank as site_bank
 from esbank_site.web.trace import read_trace
 
@@ -39,5 +40,13 @@ def trace(request: HtmxHttpRequest, transaction_id: UUID) -> HttpResponse:
         status = HTTPStatus.NOT_FOUND
         return render(request, "trace_not_found.html", context, status=status)
     fragment = request.htmx and not request.htmx.history_restore_request
-    template = "_trace.html" if fragment else "trace.html"
-    return render(request, template, {"trace": found})
+    if fragment:
+        return render(request, "_trace.html", {"trace": found})
+    # The page, outside the panel that refreshes itself: the form to reverse it.
+    movements = [
+        (row.event.type, row.event.account_id)
+        for row in found.rows
+        if row.event.log == "accounts"
+    ]
+    panel = reverse_panel(transaction_id, movements)
+    return render(request, "trace.html", {"trace": found, "reverse": panel})

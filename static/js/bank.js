@@ -56,7 +56,9 @@
   document.addEventListener("htmx:responseError", function (event) {
     var xhr = event.detail.xhr;
     var status = xhr.status;
-    toast(status === 429 ? slowDown(xhr) : (MESSAGES[status] || GENERIC));
+    // A refusal that says why in X-Refusal (plain text) is shown as it is.
+    var said = xhr.getResponseHeader("X-Refusal");
+    toast(said || (status === 429 ? slowDown(xhr) : (MESSAGES[status] || GENERIC)));
   });
 
   document.addEventListener("htmx:sendError", function () {

@@ -188,6 +188,39 @@ MATRIX: list[tuple[str, str, str, tuple[Any, ...]]] = [
         "/staff/accounts/{own}/unfreeze/",
         (TO_LOGIN, 403, 403, MOVED, TO_LOGIN),
     ),
+    # Reversals: the form (GET) and the reversal of a small deposit found
+    # from its id alone, the list, and approving and rejecting large ones
+    # another member of staff asked for.
+    (
+        "accounts:reverse_transaction",
+        "GET",
+        "/staff/transactions/{small}/reverse/",
+        (TO_LOGIN, 403, 403, 200, TO_LOGIN),
+    ),
+    (
+        "accounts:reverse_transaction",
+        "POST",
+        "/staff/transactions/{small}/reverse/",
+        (TO_LOGIN, 403, 403, MOVED, TO_LOGIN),
+    ),
+    (
+        "accounts:reversals",
+        "GET",
+        "/staff/reversals/",
+        (TO_LOGIN, 403, 403, 200, TO_LOGIN),
+    ),
+    (
+        "accounts:approve_reversal",
+        "POST",
+        "/staff/reversals/{to_approve}/approve/",
+        (TO_LOGIN, 403, 403, MOVED, TO_LOGIN),
+    ),
+    (
+        "accounts:reject_reversal",
+        "POST",
+        "/staff/reversals/{to_reject}/reject/",
+        (TO_LOGIN, 403, 403, MOVED, TO_LOGIN),
+    ),
     (
         "accounts:open_account",
         "POST",
@@ -214,6 +247,7 @@ FORM = {
 # LoginView treats PUT as POST (Django's FormView), so it is left out.
 METHODS = {name: {method} for name, method, _, _ in MATRIX}
 METHODS["login"] = {"GET", "POST", "PUT"}
+METHODS["accounts:reverse_transaction"] = {"GET", "POST"}
 
 
 def url_names() -> set[str]:
@@ -333,7 +367,26 @@ def ids(django_bank: Bank, people: dict[str, User]) -> dict[str, UUID]:
     accounts.deposit(bob, Decimal("50.00"))
     carol = accounts.open_account("carol", "Carol's")
     accounts.deposit(carol, Decimal("20.00"))
-    return {"own": own, "bob": bob, "carol": carol, "tx": tx}
+    # Dave's money, for reversals: a small deposit, and two large ones whose
+    # reversals another member of staff asked for.
+    dave = accounts.open_account("dave", "Dave's")
+    small = accounts.deposit(dave, Decimal("10.00"))
+    waiting = [
+        accounts.reversals.reverse(
+            accounts.deposit(dave, Decimal("2000.00")), dave, "supervisor", "Twice"
+        ).id
+        for _ in range(2)
+    ]
+    return {
+        "own": own,
+        "bob": bob,
+        "carol": carol,
+        "tx": tx,
+        "dave": dave,
+        "small": small,
+        "to_approve": waiting[0],
+        "to_reject": waiting[1],
+    }
 
 
 def test_the_matrix_names_every_url():
@@ -357,6 +410,8 @@ def test_every_url_for_every_actor(django_bank, clients, ids):
     assert django_bank.accounts.get_account(ids["own"]).balance == Decimal("99.00")
     assert django_bank.accounts.get_account(ids["bob"]).balance == Decimal("51.00")
     assert django_bank.accounts.get_account(ids["carol"]).balance == Decimal("20.00")
+    # Staff reversed the small deposit and one large one; the other is rejected.
+    assert django_bank.accounts.get_account(ids["dave"]).balance == Decimal("2000.00")
     print(tally.summary("access matrix"))
 
 

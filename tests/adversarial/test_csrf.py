@@ -44,6 +44,9 @@ POSTS = [
     ("staff", "/staff/accounts/{own}/overdraft/", {"limit": "50", "reason": "CSRF"}),
     ("staff", "/staff/accounts/{own}/freeze/", {"reason": "CSRF check"}),
     ("staff", "/staff/accounts/{frozen}/unfreeze/", {"reason": "CSRF check"}),
+    ("staff", "/staff/transactions/{small}/reverse/", {"reason": "CSRF check"}),
+    ("staff", "/staff/reversals/{waiting}/approve/", {}),
+    ("staff", "/staff/reversals/{waiting}/reject/", {"reason": "CSRF check"}),
     ("customer", "/accounts/logout/", {}),
 ]
 POST_IDS = [path.split("/")[-2] for _, path, _ in POSTS]
@@ -102,11 +105,19 @@ def ids(django_bank: Bank, users: dict[str, User]) -> dict[str, UUID]:
     accounts.deposit(own, Decimal("100.00"))
     frozen = accounts.open_account("alice", "Frozen")
     accounts.staff.freeze(frozen, "To be unfrozen")
+    # Money to reverse: a small deposit, and a large one another member of
+    # staff asked to reverse, waiting for approval.
+    paid_in = accounts.open_account("alice", "Paid in")
+    small = accounts.deposit(paid_in, Decimal("10.00"))
+    large = accounts.deposit(paid_in, Decimal("2000.00"))
+    waiting = accounts.reversals.reverse(large, paid_in, "supervisor", "Twice")
     return {
         "own": own,
         "empty": accounts.open_account("alice", "Empty"),
         "to": accounts.open_account("bob", "Bob's"),
         "frozen": frozen,
+        "small": small,
+        "waiting": waiting.id,
     }
 
 

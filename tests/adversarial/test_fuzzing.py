@@ -21,7 +21,10 @@ staff: each limit and reason arbitrary text or an edge case (a limit just
 over £10,000.00, a reason of 201 characters, blank, reversed or NUL), each
 field missing, doubled or joined by others. A refusal is a 422 (a 400 for
 NUL) and records nothing; an accepted post records exactly one event of
-its kind, with the reason cleaned and the limit in pence as posted.
+its kind, with the reason cleaned and the limit in pence as posted. So
+are the reversal forms (reverse, approve, reject): a refusal records
+nothing; an accepted one records the reversal asked for, of the
+transaction in the URL, with the reason cleaned.
 """
 
 from __future__ import annotations
@@ -57,6 +60,7 @@ from accounts.domain import (
 )
 from accounts.forms import NO_SUCH_ACCOUNT
 from accounts.money import to_overdraft_limit
+from accounts.reversal import ReversalRejected, ReversalRequested
 from esbank_site.operations.audit import audit
 from ledger.domain import TRANSACTION_LOG_ID, Ledger
 from tests.adversarial.test_access_matrix import blank, url_names
@@ -433,6 +437,134 @@ def test_fuzzed_staff_forms_never_fail_and_record_one_event_if_accepted(
     accepted = sum(n for key, n in tally.items() if key.endswith(("200", "302")))
     assert accepted >= 5, tally
     assert sum(n for key, n in tally.items() if key.endswith("422")) >= 5, tally
+
+
+# The staff's reversal forms: reverse a fresh transaction of the owner's
+# (small, carried out at once, or large, left waiting), approve or reject a
+# large one another member of staff asked to reverse. Each field fuzzed as
+# above; the account the form names may be the owner's, another's, unknown,
+# malformed or missing (then looked up from the transaction's id).
+REVERSAL_EXAMPLES = 40
+FREEZES = st.one_of(st.sampled_from(["1", "0", "", "on", "true", "false"]), TEXTS)
+REVERSAL_FORMS: dict[str, dict[str, Any]] = {
+    "reverse": {"reason": REASONS, "freeze": FREEZES, "token": TOKENS},
+    "approve": {"token": TOKENS},
+    "reject": {"reason": REASONS},
+}
+
+
+@st.composite
+def reversal_posts(draw: st.DrawFn) -> dict[str, Any]:
+    """One staff POST to a reversal form, with which fields, as htmx or not."""
+    form = draw(st.sampled_from(list(REVERSAL_FORMS)))
+    data: dict[str, Any] = {}
+    for name, values in REVERSAL_FORMS[form].items():
+        shape = draw(st.sampled_from(["given"] * 6 + ["missing", "twice"]))
+        if shape == "given":
+            data[name] = draw(values)
+        elif shape == "twice":
+            data[name] = [draw(values), draw(values)]
+    extra = draw(st.dictionaries(st.text(min_size=1, max_size=12), TEXTS, max_size=2))
+    for name, value in extra.items():
+        data.setdefault(name, value)
+    return {
+        "form": form,
+        "data": data,
+        "account": draw(st.sampled_from(["own"] * 3 + ACCOUNT_IDS + ["missing"])),
+        "malformed": draw(st.sampled_from(MALFORMED_IDS)),
+        "amount": draw(st.sampled_from(["5.00", "1500.00"])),
+        "htmx": draw(st.booleans()),
+    }
+
+
+def send_reversal(fuzzer: Fuzzer, post: dict[str, Any], tally: Counter[str]) -> None:
+    """Post ``post`` as staff; accepted, the events asked for; refused, none."""
+    bank, own = fuzzer.bank, fuzzer.accounts["own"]
+    data = dict(post["data"])
+    for name, value in data.items():
+        if value == FRESH:
+            data[name] = f"fuzz-{next(fuzzer.tokens)}"
+    if post["form"] == "reverse":
+        transaction_id = bank.accounts.deposit(own, post["amount"])
+        path = f"/staff/transactions/{transaction_id}/reverse/"
+        if post["account"] != "missing":
+            data["account"] = fuzzer.account_id(post["account"], post["malformed"])
+    else:
+        transaction_id = bank.accounts.deposit(own, "1500.00")
+        reversal = bank.accounts.reversals.reverse(
+            transaction_id, own, "supervisor", "Fuzzing"
+        )
+        path = f"/staff/reversals/{reversal.id}/{post['form']}/"
+    before = bank.accounts.recorder.max_notification_id() or 0
+    response = fuzzer.clients["staff"].post(
+        path, data, headers={"HX-Request": "true"} if post["htmx"] else {}
+    )
+    tally[f"{post['form']} {response.status_code}"] += 1
+    assert response.status_code < 500, response.content[:500]
+    new = [
+        bank.accounts.mapper.to_domain_event(n)
+        for n in bank.accounts.recorder.select_notifications(
+            before, 20, inclusive_of_start=False
+        )
+    ]
+    done = HTTPStatus.OK if post["htmx"] else HTTPStatus.FOUND
+    if response.status_code != done:
+        nul = any(
+            "\x00" in name + "".join(value if isinstance(value, list) else [value])
+            for name, value in data.items()
+        )
+        refused = HTTPStatus.BAD_REQUEST if nul else HTTPStatus.UNPROCESSABLE_ENTITY
+        assert response.status_code == refused, (post, response.status_code)
+        assert new == [], (post, new)
+        return
+    reversed_legs = [e for e in new if isinstance(e, Account.Reversed)]
+    if post["form"] == "reject":
+        assert reversed_legs == [], (post, new)
+        [rejected] = [e for e in new if isinstance(e, ReversalRejected)]
+        assert rejected.reason == clean_reason(last(data["reason"]))
+        return
+    carried_out = post["form"] == "approve" or post["amount"] == "5.00"
+    assert len(reversed_legs) == (1 if carried_out else 0), (post, new)
+    amount = "1500.00" if post["form"] == "approve" else post["amount"]
+    for leg in reversed_legs:
+        assert leg.reverses == transaction_id
+        assert leg.amount == -Decimal(amount)
+    if post["form"] == "reverse":
+        [requested] = [e for e in new if isinstance(e, ReversalRequested)]
+        assert requested.reason == clean_reason(last(data["reason"]))
+        assert requested.requested_by == "staff"
+
+
+def test_fuzzed_reversal_forms_never_fail_and_record_only_what_was_accepted(
+    fuzzer: Fuzzer, database: dict[str, Any]
+) -> None:
+    tally: Counter[str] = Counter()
+
+    @hypothesis_settings(
+        max_examples=REVERSAL_EXAMPLES,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(post=reversal_posts())
+    def send(post: dict[str, Any]) -> None:
+        send_reversal(fuzzer, post, tally)
+
+    send()
+    fuzzer.bank.wait_until_processed()
+    report = audit(fuzzer.bank)
+    engine = database["ENGINE"].rsplit(".", 1)[-1]
+    print(
+        report_line(
+            f"reversal fuzzing ({engine})", outcomes=dict(sorted(tally.items()))
+        )
+        + report_line(f"audit ({engine})", summary=report.summary())
+    )
+    accepted = sum(n for key, n in tally.items() if key.endswith(("200", "302")))
+    assert accepted >= 5, tally
+    assert sum(n for key, n in tally.items() if key.endswith("422")) >= 5, tally
+    assert report.ok, report.problems
 
 
 @pytest.mark.parametrize(

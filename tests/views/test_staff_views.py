@@ -12,7 +12,7 @@ from django.utils import timezone
 from pytest_django.asserts import assertInHTML
 
 from esbank_site import bank
-from tests.support.html import element, elements
+from tests.support.html import element, elements, parse
 from tests.support.http import HX
 
 
@@ -104,6 +104,57 @@ def test_transaction_log_pages_back_from_the_newest(
     fragment = staff_client.get("/staff/transactions/", headers=HX).content.decode()
     assert "<html" not in fragment
     assert staff_client.get("/staff/transactions/?before=x").status_code == 200
+
+
+@pytest.mark.parametrize("headers", [{}, HX], ids=["page", "htmx"])
+def test_transaction_log_marks_reversals_and_what_they_reverse(
+    staff_client, django_bank, alice_account, bob_account, headers
+):
+    reversals = django_bank.accounts.reversals
+    deposit = django_bank.accounts.deposit(alice_account, "40.00")
+    kept = django_bank.accounts.deposit(alice_account, "1960.00")
+    transfer = django_bank.accounts.transfer(alice_account, bob_account, "2000.00")
+    undone = reversals.reverse(deposit, alice_account, "staff", "Paid twice")
+    waiting = reversals.reverse(transfer, bob_account, "staff", "Wrong payee")
+    django_bank.wait_until_processed()
+
+    response = staff_client.get("/staff/transactions/", headers=headers)
+
+    html = response.content.decode()
+    assert ("<html" in html) is not headers
+    log = {e["data-number"]: e for e in parse(html).elements("li", data_number=True)}
+    # 1 and 2: the accounts' opening deposits; 6 the deposit's reversal.
+    assert list(log) == ["6", "5", "4", "3", "2", "1"]
+    reversal = log["6"]
+    assert reversal["data-reverses"] == str(deposit)
+    assert "log-deposit-reversal" in reversal.classes
+    reverses = reversal.element("a", class_="log-kind log-reverses")
+    assert (reverses.words, reverses["href"]) == (
+        "Reversal of deposit",
+        f"/staff/trace/{deposit}/",
+    )
+    assert reversal.elements(class_="log-reversed") == []
+    assert reversal.element(data_amount=True)["data-amount"] == "-40.00"
+    original = log["3"]
+    assert original["data-reversed"] == "true"
+    badge = original.element("a", class_="badge badge-muted log-reversed")
+    assert (badge.words, badge["href"]) == (
+        "Reversed",
+        f"/staff/trace/{undone.transaction_id}/",
+    )
+    assert log["5"]["data-reversal-pending"] == "true"
+    assert log["5"].get("data-reversed") is None
+    pending = log["5"].element("a", class_="badge badge-warn log-reversal-pending")
+    assert (pending.words, pending["href"]) == (
+        "Reversal pending",
+        f"/staff/trace/{waiting.transaction_id}/",
+    )
+    assert log["4"].element(class_="log-kind").words == "Deposit"
+    for plain in ("4", "2", "1"):
+        assert log[plain].get("data-reversed") is None
+        assert log[plain].get("data-reversal-pending") is None
+        assert log[plain].get("data-reverses") is None
+    assert str(kept) in log["4"].element("a", class_="log-number")["href"]
 
 
 # The event timeline.
