@@ -3,8 +3,9 @@
 A member of staff opens "Reverse…" beside a deposit on the account's event
 timeline (the form is loaded as it opens) and reverses it in place; asks on
 a trace page to reverse a large one, which waits; a second member of staff
-approves it on the list of reversals, whose row is swapped in place. Each
-page, with its forms shown, passes axe-core.
+approves it on the list of reversals, whose row is swapped in place; the
+ledger on the staff dashboard and the customer's statement then show it.
+Each page, with its forms shown, passes axe-core.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.browser
 
 
 def test_staff_reverse_from_the_timeline_and_approve_a_large_one(
-    live_server, new_context, staff_member, django_bank, django_user_model
+    live_server, new_context, staff_member, customer, django_bank, django_user_model
 ):
     django_user_model.objects.create_user(
         "supervisor", password=PASSWORD, is_staff=True
@@ -70,6 +71,10 @@ def test_staff_reverse_from_the_timeline_and_approve_a_large_one(
 
     supervisor = new_context().new_page()
     log_in(supervisor, live_server.url, "supervisor")
+    # The ledger, before: the large deposit still counts.
+    expect(supervisor.locator("#ledger-total")).to_have_attribute(
+        "data-amount", "2500.00"
+    )
     supervisor.goto(f"{live_server.url}/staff/reversals/")
     mark_page(supervisor)
     waiting = supervisor.locator("li.reversal[data-status='pending']")
@@ -82,3 +87,20 @@ def test_staff_reverse_from_the_timeline_and_approve_a_large_one(
     expect(supervisor.locator("li.reversal[data-status='pending']")).to_have_count(0)
     assert was_not_reloaded(supervisor)
     assert django_bank.accounts.get_account(account_id).balance == Decimal("0.00")
+
+    # The ledger follows: the money is out of the bank's books too.
+    supervisor.goto(f"{live_server.url}/")
+    expect(supervisor.locator("#ledger-total")).to_have_attribute("data-amount", "0.00")
+    expect(supervisor.locator("#ledger-transactions")).to_have_text("4")
+
+    # The customer's statement shows the reversal, with the reason, under the
+    # deposit it undoes, which stays where it was.
+    alice = new_context().new_page()
+    log_in(alice, live_server.url, "alice")
+    alice.goto(f"{live_server.url}/accounts/{account_id}/")
+    reversal_line = alice.locator(f"#statement tr[data-reverses='{large}']")
+    expect(reversal_line).to_contain_text("Reversal of deposit")
+    expect(reversal_line).to_contain_text("Sent to the wrong account")
+    expect(reversal_line.locator("[data-amount='-2500.00']")).to_have_count(1)
+    expect(alice.locator("#statement tr[data-reversed='true']")).to_have_count(2)
+    assert not axe_violations(alice)
