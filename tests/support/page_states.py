@@ -44,6 +44,8 @@ LONG_USERNAME = ("beatrix.montgomery-fitzwilliam_" * 4)[:100]
 # The longest name an account may have, with no space to break it at.
 LONG_NAME = ("RainyDaySavingsForTheNewRoof" * 4)[:100]
 LONG_REFERENCE = ("SalaryAndExpensesFromTheOffice" * 5)[:140]
+# The longest reason staff may give, with no space to break it at.
+LONG_REASON = ("DuplicatePaymentFromTheCardMachine" * 7)[:200]
 BIG_BALANCE = Decimal("9999999.99")
 # A phone's window and a desktop's.
 VIEWPORTS = {
@@ -61,6 +63,7 @@ class Accounts:
     everyday: UUID  # a statement longer than a page
     empty: UUID  # nothing moved yet
     closed: UUID
+    withdrawal: UUID  # a transaction of everyday's that may still be reversed
 
 
 @dataclass
@@ -99,14 +102,20 @@ def build_bank(bank: Bank, users: type[User]) -> Accounts:
     accounts.deposit(everyday, "2500.00", description=LONG_REFERENCE)
     for pounds in range(1, 22):
         accounts.deposit(everyday, pounds)
-    accounts.withdraw(everyday, "62.10")
+    withdrawal = accounts.withdraw(everyday, "62.10")
     accounts.transfer(everyday, big, "100.00")
+    # A reversal carried out (on the statement), and a large one waiting.
+    paid_twice = accounts.deposit(everyday, "21.00")
+    accounts.reversals.reverse(paid_twice, everyday, "staff", LONG_REASON)
     # £9,999,999.99 in the end, never more than £1,000,000.00 at a time.
     for _ in range(12):
         accounts.deposit(big, "1000000.00")
     accounts.deposit(big, "999899.99")
     for _ in range(3):
         accounts.withdraw(big, "1000000.00")
+    bounced = accounts.deposit(big, "1000.01")
+    accounts.reversals.reverse(bounced, big, LONG_USERNAME, LONG_REASON)
+    accounts.withdraw(big, "1000.01")
     summary = accounts.get_account(big)
     assert summary.balance == BIG_BALANCE
     return Accounts(
@@ -115,6 +124,7 @@ def build_bank(bank: Bank, users: type[User]) -> Accounts:
         everyday=everyday,
         empty=empty,
         closed=closed,
+        withdrawal=withdrawal,
     )
 
 
@@ -327,6 +337,13 @@ def frozen_by_staff(page: Page, site: Site) -> None:
     expect(page.locator("#form-unfreeze_account")).to_be_visible()
 
 
+def reversal_refused(page: Page, site: Site) -> None:
+    """Reverse without a reason: refused beside the field."""
+    at("/staff/transactions/{withdrawal}/reverse/")(page, site)
+    page.locator("#reverse-card").get_by_role("button", name="Reverse").click()
+    expect(page.locator("#reverse-card .field-error")).to_have_count(1)
+
+
 def time_travel_refused(page: Page, site: Site) -> None:
     at("/staff/accounts/{everyday}/events/?at=yesterday-ish", status=422)(page, site)
 
@@ -460,6 +477,13 @@ PAGE_STATES: list[PageState] = [
         at("/staff/trace/{unknown}/", 404),
     ),
     PageState("event feed", "staff", at("/staff/feed/")),
+    PageState("reversals, one waiting", "staff", at("/staff/reversals/")),
+    PageState(
+        "reverse a transaction",
+        "staff",
+        at("/staff/transactions/{withdrawal}/reverse/"),
+    ),
+    PageState("reverse refused (422)", "staff", reversal_refused),
     PageState(
         "database unreachable (503)",
         "staff",
