@@ -583,6 +583,22 @@ def test_the_timeline_offers_to_reverse_each_movement(as_staff, site_bank, ada, 
     assert element(fragment, "form", id=f"reverse-form-{transfer}")
 
 
+def test_the_timeline_shows_a_reversal_with_its_reason_and_both_transactions(
+    as_staff, site_bank, ada
+):
+    deposit = site_bank.accounts.deposit(ada, "10.00")
+    reversal = site_bank.accounts.reversals.reverse(deposit, ada, "staff", "Twice")
+    html = as_staff.get(f"/staff/accounts/{ada}/events/").content.decode()
+    row = element(html, "li", data_type="Reversed")
+    assert row.element("q", class_="event-reason").words == "Twice"
+    links = {a["href"] for a in row.elements("a")}
+    assert {f"/staff/trace/{deposit}/", f"/staff/trace/{reversal.transaction_id}/"} <= (
+        links
+    )
+    # A reversal cannot be reversed: no offer beside it.
+    assert not row.elements("details", class_="event-reverse")
+
+
 def test_the_list_shows_each_reversal_newest_first(  # noqa: PLR0917
     as_staff, supervisor, site_bank, ada, bob, waiting
 ):
