@@ -180,11 +180,14 @@ class ReversalDesk:
 
         freezing = "freeze" if freeze else "keep"
         command = f"reverse {transaction_id} {account_id} {freezing} {reason}"
+        # Every account it touches is locked before any is read, in one
+        # order, or two commands on the same two accounts could each hold
+        # one and wait for the other.
         self.app.commands.move_money(
             command,
             reverse,
             idempotency_key,
-            account_id,
+            *self._account_ids(transaction_id, account_id),
             Reversal.create_id(transaction_id),
             REVERSALS_LOG_ID,
         )
@@ -201,9 +204,12 @@ class ReversalDesk:
         first = self._get(reversal_id)
 
         def approve(movement: Movement) -> None:
+            # The accounts first, then the request: a reversal carried out
+            # meanwhile (with its accounts, in one save) is then seen as
+            # carried out, not as money already gone.
+            legs = self._legs(first.reverses, first.account_ids[0])
             reversal = self._get(reversal_id)
             reversal.approve(approved_by)
-            legs = self._legs(reversal.reverses, reversal.account_ids[0])
             accounts = self._compensate(reversal, legs)
             reversal.carry_out()
             movement.save(*accounts, reversal)
@@ -216,7 +222,13 @@ class ReversalDesk:
             reversal_id,
             transaction_id=first.transaction_id,
         )
-        return self.get(reversal_id)
+        approved = self.get(reversal_id)
+        # Another approval carrying it out first records the same transaction
+        # id, which a retry takes for its own lost reply: it is not.
+        if approved.decided_by != approved_by:
+            msg = f"This reversal was approved by {approved.decided_by} meanwhile."
+            raise ReversalError(msg)
+        return approved
 
     def reject(self, reversal_id: UUID, rejected_by: str, reason: str) -> None:
         """A member of staff refuses the reversal: nothing moves."""
@@ -256,6 +268,17 @@ class ReversalDesk:
             yield self.get(entry.reversal_id)
 
     # Helpers.
+
+    def _account_ids(self, transaction_id: UUID, account_id: UUID) -> list[UUID]:
+        """The accounts the transaction moved money in, read without locks."""
+        try:
+            original = self._movement(account_id, transaction_id)
+        except ReversalError:
+            return [account_id]  # refused again, under the lock, by _legs
+        other_id = getattr(original, "to_account_id", None) or getattr(
+            original, "from_account_id", None
+        )
+        return [account_id] if other_id is None else [account_id, other_id]
 
     def _legs(self, transaction_id: UUID, account_id: UUID) -> list[Leg]:
         """Each account the transaction moved money in, with its event there.

@@ -435,7 +435,9 @@ class Books:
                 domain_event.amount,
                 to_account_id=to_account_id,
             )
-        if account.balance < -account.overdraft_limit:
+        # Money coming in never breaks the limit, even into an account a
+        # reversal (with a freeze) already took below it.
+        if change < ZERO and account.balance < -account.overdraft_limit:
             self.report.problems.append(
                 f"Account {domain_event.originator_id} went to £{account.balance}, "
                 f"below its overdraft limit of £{account.overdraft_limit} "
