@@ -31,6 +31,7 @@ from accounts.domain import (
     owner_log_id,
 )
 from accounts.errors import AccountNotFoundError, VersionNotFoundError
+from accounts.identities import AccountIdentities
 from accounts.money import to_amount
 from accounts.number_book import NumberBook
 from accounts.only_accounts import project_account
@@ -74,6 +75,7 @@ class Accounts(Application):
         most = int(self.env.get("MAX_OPEN_ACCOUNTS") or 0)
         self.open_accounts = OpenAccountsLimit(most, self._get_account)
         self.numbers = NumberBook(self.repository)
+        self.identities = AccountIdentities(self.get_account, ACCOUNTS_CACHED)
         # Overdraft limits, freezes, reversals: each with a reason.
         self.staff = StaffDesk(self)  # accounts/staff_desk.py
         self.reversals = ReversalDesk(self)  # accounts/reversal_desk.py

@@ -64,6 +64,7 @@ if TYPE_CHECKING:
     from django.http.response import HttpResponseBase
 
     from accounts.http import HtmxHttpRequest
+    from accounts.identities import AccountIdentity
     from accounts.statements import StatementLine
     from accounts.summaries import AccountSummary, RecordedEvent
 
@@ -307,7 +308,7 @@ def open_account(request: HtmxHttpRequest) -> HttpResponse:
 @require_POST
 def deposit(request: HtmxHttpRequest, account_id: UUID) -> HttpResponse:
     """Pay money into one of the customer's accounts."""
-    account = _own_account(request, account_id)
+    account = _owned(request, account_id)
     form = DepositForm(request.POST, auto_id=DEPOSIT.auto_id)
     if form.is_valid():
         with form.refusals():
@@ -323,7 +324,7 @@ def deposit(request: HtmxHttpRequest, account_id: UUID) -> HttpResponse:
 @require_POST
 def withdraw(request: HtmxHttpRequest, account_id: UUID) -> HttpResponse:
     """Take money out of one of the customer's accounts."""
-    account = _own_account(request, account_id)
+    account = _owned(request, account_id)
     form = AmountForm(request.POST, auto_id=WITHDRAW.auto_id)
     if form.is_valid():
         amount = form.cleaned_data["amount"]
@@ -337,7 +338,7 @@ def withdraw(request: HtmxHttpRequest, account_id: UUID) -> HttpResponse:
 @require_POST
 def transfer(request: HtmxHttpRequest, account_id: UUID) -> HttpResponse:
     """Send money from one of the customer's accounts to any account."""
-    account = _own_account(request, account_id)
+    account = _owned(request, account_id)
     form = TransferForm(request.POST, auto_id=TRANSFER.auto_id)
     done = "{} sent."
     if form.is_valid():
@@ -512,6 +513,24 @@ def _own_account(request: HtmxHttpRequest, account_id: UUID) -> AccountSummary:
     return account
 
 
+def _owned(request: HtmxHttpRequest, account_id: UUID) -> AccountIdentity:
+    """For a money form: the account, if this user owns it, without reading it.
+
+    Whose it is never changes (``accounts/identities.py``); the command that
+    follows loads the account and its guards check everything that can.
+    As ``_own_account``: 404 unless it is theirs, 403 for staff.
+    """
+    try:
+        identity = services.accounts().identities.of(account_id)
+    except AccountNotFoundError:
+        raise Http404(AccountNotFoundError(account_id)) from None
+    if identity.owner != request.user.get_username():
+        if request.user.is_staff:
+            raise PermissionDenied
+        raise Http404(AccountNotFoundError(account_id))
+    return identity
+
+
 def _accounts_page(query: AccountsQuery) -> AccountsPage:
     """The page ``query`` asks for, or the last page if it asks beyond it.
 
@@ -567,18 +586,23 @@ def _refused_status(form: BankForm) -> int:
 
 def _answer(
     request: HtmxHttpRequest,
-    account: AccountSummary,
+    account: AccountIdentity | AccountSummary,
     action: Action,
     form: BankForm,
     done: str,
 ) -> HttpResponse:
-    """The response to a command on an account page: refused, or done."""
+    """The response to a command on an account page: refused, or done.
+
+    Done needs only the account's id and currency; a refusal shows the
+    account as it is now, read for it.
+    """
     if form.errors:
         status = _refused_status(form)
+        now = services.accounts().get_account(account.id)
         if request.htmx:
-            context = {"account": account, "action": action, "form": form}
+            context = {"account": now, "action": action, "form": form}
             return render(request, action.template, context, status=status)
-        context = _account_page(request, account, {action.name: form})
+        context = _account_page(request, now, {action.name: form})
         return render(request, "accounts/account.html", context, status=status)
     notice = done.format(format_money(form.cleaned_data["amount"], account.currency))
     if not request.htmx:

@@ -61,9 +61,18 @@ class ReceiptReadFirstRunner(CommandRunner):
     when the store refuses that save.
     """
 
-    def move_money(self, command: str, move: Any, key: str | None, *ids: UUID) -> UUID:
+    def move_money(
+        self,
+        command: str,
+        move: Any,
+        key: str | None,
+        *ids: UUID,
+        transaction_id: UUID | None = None,
+    ) -> UUID:
         first = self._first_outcome(key, command)
-        return first or super().move_money(command, move, key, *ids)
+        return first or super().move_money(
+            command, move, key, *ids, transaction_id=transaction_id
+        )
 
 
 class ReceiptReadFirst(Accounts):

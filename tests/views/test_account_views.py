@@ -16,6 +16,7 @@ from accounts.statements import whole_statement
 from esbank_site import bank
 from tests.support.html import Element, element, elements
 from tests.support.http import HX
+from tests.support.spies import count_events_read
 
 MONEY_EVENTS = {"balancesChanged", "ledgerChanged", "transactionsChanged"}
 
@@ -182,6 +183,33 @@ def test_a_form_done_with_htmx_puts_its_notice_in_a_status_region_already_there(
     assert notice.matches(class_="notice notice-ok", tabindex="-1")
     assert said in notice.text
     assert element(answer, id=section).element("form")
+
+
+@pytest.mark.parametrize(
+    ("command", "values"),
+    [("deposit", {"amount": "1.00"}), ("withdraw", {"amount": "1.00"})],
+)
+def test_a_money_form_reads_the_account_once_its_owner_is_known(  # noqa: PLR0917
+    alice_client, django_bank, alice_account, monkeypatch, command, values
+):
+    url = f"/accounts/{alice_account}/{command}/"
+    alice_client.post(url, values | {"token": str(uuid4())}, headers=HX)
+    # From the second request on, whose the account is comes from memory
+    # (accounts/identities.py): only the command reads the account.
+    reads = count_events_read(django_bank.accounts.recorder, monkeypatch)
+    response = alice_client.post(url, values | {"token": str(uuid4())}, headers=HX)
+    assert response.status_code == 200
+    assert len(reads) == 1, reads
+
+
+def test_a_money_form_on_someone_elses_account_is_still_404_and_staff_403(
+    bob_client, staff_client, django_bank, alice_account
+):
+    url = f"/accounts/{alice_account}/deposit/"
+    for _ in range(2):  # the second time, from what is remembered
+        assert bob_client.post(url, {"amount": "1.00"}, headers=HX).status_code == 404
+        assert staff_client.post(url, {"amount": "1.00"}).status_code == 403
+    assert balance_of(django_bank, alice_account) == Decimal("100.00")
 
 
 def test_withdraw_takes_money_out(alice_client, django_bank, alice_account):
