@@ -35,6 +35,11 @@ POSTGRES_ENGINE = "django.db.backends.postgresql"
 
 SQLITE_TABLES_TOPIC = "esbank_site.persistence.sqlite_tables:Factory"
 ROW_BINDING_MAPPER_TOPIC = "esbank_site.persistence.row_binding:RowBindingMapper"
+# The library's AES-GCM cipher on the cryptography package (OpenSSL): 15 to
+# 25 times faster per call than its pycryptodome one (bench/encryption.py).
+# Both store nonce, tag and ciphertext in the same order, so events written
+# with either read with either: switching needs no migration.
+CIPHER_TOPIC = "eventsourcing.cryptography:AESCipher"
 
 # Each field of ConnectionSettings, and the setting that gives it.
 SETTINGS = {
@@ -103,7 +108,7 @@ def eventsourcing_env(
         "CREATE_TABLE": "yes" if create_tables else "no",
         # Seal each event's state to its row (see row_binding.py).
         "MAPPER_TOPIC": ROW_BINDING_MAPPER_TOPIC,
-        "CIPHER_TOPIC": "eventsourcing.cipher:AESCipher" if cipher_key else "",
+        "CIPHER_TOPIC": CIPHER_TOPIC if cipher_key else "",
         "CIPHER_KEY": cipher_key,
         "COMPRESSOR_TOPIC": "eventsourcing.compressor:ZlibCompressor"
         if compress

@@ -23,6 +23,7 @@ from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment, resolve_topic
 
 from accounts.projections import AccountsListProjection, AccountsListView
+from esbank_site.persistence.environment import CIPHER_TOPIC
 from esbank_site.persistence.postgres_recorders import uses_postgres
 from esbank_site.persistence.read_models.postgres import PostgresAccountsListView
 from esbank_site.persistence.read_models.sqlite import SQLiteAccountsListView
@@ -86,7 +87,7 @@ def _cipher(env: Mapping[str, str]) -> Cipher | None:
     """The events' cipher, read from CIPHER_TOPIC and CIPHER_KEY."""
     environment = Environment(env=dict(env))
     topic = environment.get("CIPHER_TOPIC") or (
-        "eventsourcing.cipher:AESCipher" if environment.get("CIPHER_KEY") else ""
+        CIPHER_TOPIC if environment.get("CIPHER_KEY") else ""
     )
     if not topic:
         return None
