@@ -24,11 +24,12 @@ from abc import ABC, abstractmethod
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
 from eventsourcing.dispatch import singledispatchmethod
 from eventsourcing.persistence import TrackingRecorder
 from eventsourcing.projection import Projection
+from eventsourcing.utils import get_topic
 
 from accounts import domain as account_events
 from accounts.application import Accounts
@@ -72,6 +73,20 @@ MAX_PER_PAGE = 100
 # fits the 64-bit integers both databases count rows in.
 MAX_PAGE = 1_000_000
 MAX_SEARCH_LENGTH = 100
+
+# The Accounts events that change no row of the list: receipts, index
+# entries, number reservations, a reversal's own progress.
+POSITION_ONLY = (
+    account_events.ReceiptIssued
+    | account_events.AccountIndexed
+    | account_events.AccountNumberReserved
+    | ReversalRequested
+    | ReversalRequestedAgain
+    | ReversalApproved
+    | ReversalRejected
+    | ReversalCarriedOut
+    | ReversalIndexed
+)
 
 
 class ReadModelError(RuntimeError):
@@ -328,25 +343,24 @@ class AccountsListProjection(Projection[AccountsListView]):
     """
 
     name = "AccountsList"
+    # Notifications of these topics need not be decoded: what the list
+    # makes of them is ``position_only`` (esbank_site/runtime/processing.py).
+    position_only_topics = frozenset(get_topic(cls) for cls in get_args(POSITION_ONLY))
 
     def __init__(self, view: AccountsListView) -> None:
         super().__init__(view)
         self._sent: tuple[Any, Tracking] | None = None
+
+    def position_only(self, tracking: Tracking) -> None:
+        """An event of ``position_only_topics``, which the list need not see."""
+        self._position_only(None, tracking)
 
     @singledispatchmethod
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
         """Every Accounts event is registered below; others only move the position."""
         self._position_only(domain_event, tracking)
 
-    @process_event.register(account_events.ReceiptIssued)
-    @process_event.register(account_events.AccountIndexed)
-    @process_event.register(account_events.AccountNumberReserved)
-    @process_event.register(ReversalRequested)
-    @process_event.register(ReversalRequestedAgain)
-    @process_event.register(ReversalApproved)
-    @process_event.register(ReversalRejected)
-    @process_event.register(ReversalCarriedOut)
-    @process_event.register(ReversalIndexed)
+    @process_event.register(POSITION_ONLY)
     def _position_only(self, domain_event: Any, tracking: Tracking) -> None:
         """Events that change no row (receipts, index entries, number
         reservations, a reversal's own progress) only move the position.

@@ -89,6 +89,7 @@ class LedgerProcess(BatchProcessApplication):
 
     name = "Ledger"
     snapshotting_intervals: ClassVar = {Ledger: 50}
+    ignored_events: ClassVar = NOT_A_TRANSACTION  # not even decoded
     # Every movement loads the one ledger: keep it in memory. Fast-forward
     # (on by default) still reads any newer events from the database first,
     # so writes by another process are never missed.
@@ -187,6 +188,7 @@ class TransactionLogProcess(BatchProcessApplication):
     """Lists every movement of money in the bank, once, in order."""
 
     name = "Transactions"
+    ignored_events: ClassVar = NOT_A_TRANSACTION  # not even decoded
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

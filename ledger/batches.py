@@ -28,6 +28,16 @@ an aggregate in ``processing_event.aggregates``, a logged event in
 ``processing_event.events``. ``processing_event.tracking`` is the position
 of the event at hand while the policy runs.
 
+Three costs of the library's way are spared (docs/BENCHMARKS.md, "Levers").
+A pull that reaches the head ends the call (``pull_and_process``).
+A notification whose topic is one of ``ignored_events`` (receipts, index
+entries, a reversal's own progress: most of what a deposit records) is
+never decoded, since its policy would do nothing with it; the pull's
+tracking record is still its last notification's, so the position reaches
+the log's head. And a snapshot due at a version the pull reaches is taken
+from the aggregate the pull holds at that version, not rebuilt from the
+database after the pull is recorded.
+
 Every event a policy records is stamped with where it came from: actor
 ``system:<follower name>``, the correlation id of the leader's event it
 answers, and that event as its causation (``accounts/provenance.py``).
@@ -35,18 +45,27 @@ answers, and that event as its causation (``accounts/provenance.py``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import types
+import typing
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from eventsourcing.application import LocalNotificationLog, ProcessingEvent
+from eventsourcing.persistence import Tracking
 from eventsourcing.system import ProcessApplication
+from eventsourcing.utils import get_topic
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from eventsourcing.application import NotificationLog
     from eventsourcing.domain import DomainEventProtocol
-    from eventsourcing.persistence import Tracking
+    from eventsourcing.persistence import Notification, StoredEvent
     from eventsourcing.system import ProcessingJob
+
+
+# Stands for the event of a notification left undecoded, in a job that only
+# carries the pull's last tracking record (``pull_and_process``).
+NOT_DECODED: Any = object()
 
 
 class BatchProcessApplication(ProcessApplication):
@@ -57,6 +76,28 @@ class BatchProcessApplication(ProcessApplication):
     # writes to its own tables); 100 gave the ledger about 27 times the
     # events/s of a transaction per event (docs/BENCHMARKS.md, "Levers").
     pull_section_size = 100
+    # The leader's events the policy does nothing with (a union of event
+    # classes, as the policy registers them): their notifications are not
+    # decoded. Decoding is most of what a follower spends on an event it
+    # ignores, and under deposits half the log is receipts.
+    ignored_events: ClassVar[Any] = ()
+    # Off: decode and hand every notification to the policy, the library's
+    # way (bench/followers.py compares both).
+    skip_ignored: ClassVar[bool] = True
+    # Off: every snapshot rebuilt from the database, the library's way.
+    snapshot_from_pull: ClassVar[bool] = True
+    # Off: pull again after a short pull, until one comes back empty.
+    stop_at_short_pull: ClassVar[bool] = True
+
+    def __init__(self, env: Any = None) -> None:
+        super().__init__(env)
+        self.ignored_topics = frozenset(
+            get_topic(cls) for cls in _classes(self.ignored_events)
+        )
+        # Pulls that brought notifications, and how many: the mean pull size
+        # under load (bench/followers.py).
+        self.pulls = 0
+        self.pulled = 0
 
     def follow(self, name: str, log: NotificationLog) -> None:
         """Follow ``log``, read in sections as long as this follower's pulls.
@@ -86,6 +127,13 @@ class BatchProcessApplication(ProcessApplication):
         notifications, so a long catch-up can be interrupted between pulls
         (a range of notification ids would not do: a follower with topics
         skips some).
+
+        It stops after a short pull, one that reached the head as it was,
+        where the library's reads again until a pull comes back empty.
+        Under load, what arrived meanwhile is always a few events, and a
+        pull and a transaction for each few cost more than the events
+        (docs/BENCHMARKS.md, "Levers"); a caller that must reach the head
+        calls again, as ``run_processors`` does after gathering commits.
         """
         if start is None:
             start = self.recorder.max_tracking_id(leader_name)
@@ -93,10 +141,23 @@ class BatchProcessApplication(ProcessApplication):
         for notifications in self.pull_notifications(
             leader_name, start=start, stop=stop, inclusive_of_start=False
         ):
-            received = self.filter_received_notifications(notifications)
-            self.process_batch(self.convert_notifications(leader_name, received))
+            if not notifications:
+                continue
+            received = self._worth_decoding(
+                self.filter_received_notifications(notifications)
+            )
+            jobs = self.convert_notifications(leader_name, received)
+            last = notifications[-1].id
+            if not jobs or jobs[-1][1].notification_id != last:
+                # Not decoded, but the pull's tracking record is its.
+                jobs.append((NOT_DECODED, Tracking(leader_name, last)))
+            self.process_batch(jobs)
+            self.pulls += 1
+            self.pulled += len(notifications)
             pulled += len(notifications)
             if limit is not None and pulled >= limit:
+                return
+            if self.stop_at_short_pull and len(notifications) < self.pull_section_size:
                 return
 
     def process_event(
@@ -110,21 +171,77 @@ class BatchProcessApplication(ProcessApplication):
         """
         self.process_batch([(domain_event, tracking)])
 
+    def _worth_decoding(
+        self, notifications: Sequence[Notification]
+    ) -> Sequence[Notification]:
+        """The notifications whose events the policy does something with."""
+        if not (self.skip_ignored and self.ignored_topics):
+            return notifications
+        ignored = self.ignored_topics
+        return [n for n in notifications if n.topic not in ignored]
+
     def process_batch(self, jobs: Sequence[ProcessingJob[Any]]) -> None:
-        """Run the policy on each event, then record them all in one go."""
+        """Run the policy on each event, then record them all in one go.
+
+        A job whose event is ``NOT_DECODED`` (the pull's last notification,
+        one the policy ignores) only gives the tracking record.
+        """
         if not jobs:
             return
         with self.processing_lock:
             batch: ProcessingEvent[Any] = ProcessingEvent()
+            taken: list[StoredEvent] = []
             for domain_event, tracking in jobs:
                 batch.tracking = tracking  # recorded: the last one's
+                if domain_event is NOT_DECODED:
+                    continue
                 already = len(batch.events)
                 self.policy(domain_event, batch)
-                self._stamp(batch.events[already:], domain_event, tracking)
+                new_events = batch.events[already:]
+                self._stamp(new_events, domain_event, tracking)
+                if self.snapshot_from_pull:
+                    taken += self._snapshots_due(new_events, batch)
             recordings = self._record(batch)
-            self._take_snapshots(batch)
+            if self.snapshot_from_pull:
+                if taken:
+                    self.snapshots.recorder.insert_events(taken)  # type: ignore[union-attr]
+                self._take_snapshots(_not_taken(batch, taken))
+            else:
+                self._take_snapshots(batch)
             self.notify(batch.events)
             self._notify(recordings)
+
+    def _snapshots_due(
+        self, new_events: Sequence[Any], batch: ProcessingEvent[Any]
+    ) -> list[StoredEvent]:
+        """Snapshots due at the versions one policy call just reached.
+
+        Taken from the aggregate the pull holds, when it stands at that
+        version (its policy recorded no later event), and encoded at once:
+        later events of the pull change the aggregate, not the snapshot.
+        Any other due snapshot is left to the library's ``_take_snapshots``,
+        which rebuilds it from the database once the pull is recorded.
+        """
+        if not (self.snapshots and self.snapshotting_intervals):
+            return []
+        taken = []
+        for event in new_events:
+            aggregate = batch.aggregates.get(event.originator_id)
+            if aggregate is None or aggregate.version != event.originator_version:
+                continue
+            interval = self.snapshotting_intervals.get(type(aggregate))
+            if interval is None or event.originator_version % interval:
+                continue
+            if type(aggregate) in self.snapshotting_projectors:
+                continue  # a projector of its own: the library's way
+            snapshot_class = getattr(
+                type(aggregate), "Snapshot", type(self).snapshot_class
+            )
+            if snapshot_class is None:
+                continue  # the library's way, which says what is missing
+            snapshot = snapshot_class.take(aggregate)
+            taken.append(self.snapshots.mapper.to_stored_event(snapshot))
+        return taken
 
     def _stamp(
         self,
@@ -146,3 +263,30 @@ class BatchProcessApplication(ProcessApplication):
             object.__setattr__(new_event, "actor", f"system:{self.name}")
             object.__setattr__(new_event, "correlation_id", correlation_id)
             object.__setattr__(new_event, "causation", causation)
+
+
+def _classes(events: Any) -> tuple[type, ...]:
+    """The classes of a union of classes (or of one class, or of none)."""
+    if isinstance(events, types.UnionType) or typing.get_origin(events) is typing.Union:
+        return typing.get_args(events)
+    if isinstance(events, type):
+        return (events,)
+    return tuple(events)
+
+
+def _not_taken(
+    batch: ProcessingEvent[Any], taken: Sequence[StoredEvent]
+) -> ProcessingEvent[Any]:
+    """``batch`` for the library's ``_take_snapshots``, less the snapshots
+    already taken from the pull (same aggregate, same version)."""
+    if not taken:
+        return batch
+    done = {(str(s.originator_id), s.originator_version) for s in taken}
+    rest: ProcessingEvent[Any] = ProcessingEvent(batch.tracking)
+    rest.aggregates = batch.aggregates
+    rest.events = [
+        e
+        for e in batch.events
+        if (str(e.originator_id), e.originator_version) not in done
+    ]
+    return rest

@@ -25,17 +25,21 @@ each event to the projection, whose view records it with its tracking.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
+import os
 import threading
 import time
 import traceback
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 from eventsourcing.persistence import Tracking
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from contextlib import AbstractContextManager
 
     from eventsourcing.application import Application
@@ -46,6 +50,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 30.0
+# A directory, set by the benchmarks only (bench/followers.py): after each
+# call to ``process`` every processor writes there what it has spent so far,
+# as JSON, for a benchmark to read from outside the process.
+METER_VARIABLE = "ESBANK_FOLLOWER_METER_DIR"
 
 
 @dataclass(frozen=True)
@@ -78,6 +86,12 @@ class BaseProcessor(ABC):
         self.last_error: str | None = None
         self.last_error_at: float | None = None
         self._retry_at = 0.0
+        # CPU seconds of the threads that ran ``process``, inside it; and the
+        # pulls that brought notifications, and how many they brought.
+        self.cpu_seconds = 0.0
+        self.pulls = 0
+        self.pulled = 0
+        self._meter_dir = os.environ.get(METER_VARIABLE) or None
 
     @property
     @abstractmethod
@@ -109,6 +123,7 @@ class BaseProcessor(ABC):
             return False
         if not self._lock.acquire(timeout=wait):
             return False
+        started = time.thread_time()
         try:
             self._process(limit)
         except Exception as error:  # noqa: BLE001 (anything a policy may raise)
@@ -119,7 +134,37 @@ class BaseProcessor(ABC):
             self._retry_at = 0.0
             return True
         finally:
+            self.cpu_seconds += time.thread_time() - started
+            if self._meter_dir is not None:
+                self._write_meter(self._meter_dir)
             self._lock.release()
+
+    def pull_counts(self) -> tuple[int, int]:
+        """Pulls that brought notifications so far, and how many they brought."""
+        return self.pulls, self.pulled
+
+    def _write_meter(self, directory: str) -> None:
+        """What this processor has spent so far, for a benchmark to read.
+
+        ``thread_cpu`` is all the CPU of the thread at hand (its waits for
+        news and its status queries too), ``cpu`` only what it spent inside
+        ``process``. Written whole, then renamed: a reader never sees half.
+        """
+        pulls, pulled = self.pull_counts()
+        figures = {
+            "name": self.name,
+            "pid": os.getpid(),
+            "thread": threading.current_thread().name,
+            "thread_cpu": time.thread_time(),
+            "cpu": self.cpu_seconds,
+            "pulls": pulls,
+            "pulled": pulled,
+        }
+        path = os.path.join(directory, f"{self.name}.json")
+        temporary = f"{path}.{os.getpid()}.tmp"
+        with open(temporary, "w") as output:
+            json.dump(figures, output)
+        os.replace(temporary, path)
 
     def leader_position(self) -> int:
         """The last notification the leader has recorded."""
@@ -173,6 +218,9 @@ class Processor(BaseProcessor):
     def _process(self, limit: int | None) -> None:
         self.follower.pull_and_process(self.leader.name, limit=limit)
 
+    def pull_counts(self) -> tuple[int, int]:
+        return self.follower.pulls, self.follower.pulled
+
     def position(self) -> int:
         """The last leader notification this follower has processed."""
         return self.follower.recorder.max_tracking_id(self.leader.name) or 0
@@ -199,6 +247,10 @@ class ProjectionProcessor(BaseProcessor):
         super().__init__(leader)
         self.projection = projection
         self.batch_size = batch_size
+        # Off: every notification decoded and handed to the projection.
+        self.skip_position_only = True
+        # Off: the view reads each row when it first needs it.
+        self.read_rows_together = True
 
     @property
     def name(self) -> str:
@@ -216,15 +268,46 @@ class ProjectionProcessor(BaseProcessor):
             notifications = self.leader.recorder.select_notifications(
                 start, size, inclusive_of_start=False
             )
+            skipped = self._position_only_topics()
             with self._one_transaction():
+                self._expect(
+                    n.originator_id for n in notifications if n.topic not in skipped
+                )
                 for notification in notifications:
-                    domain_event = self.leader.mapper.to_domain_event(notification)
                     tracking = Tracking(self.leader.name, notification.id)
+                    if notification.topic in skipped:
+                        self.projection.position_only(tracking)  # type: ignore[attr-defined]
+                        continue
+                    domain_event = self.leader.mapper.to_domain_event(notification)
                     self.projection.process_event(domain_event, tracking)
+            if notifications:
+                self.pulls += 1
+                self.pulled += len(notifications)
             if len(notifications) < size:
                 return
             processed += len(notifications)
             start = notifications[-1].id
+
+    def _position_only_topics(self) -> frozenset[str]:
+        """Topics whose events the projection need not see decoded.
+
+        A projection may name them (``position_only_topics``) with a
+        ``position_only(tracking)`` to call instead: decoding is most of
+        what an event the projection ignores would cost.
+        """
+        if not self.skip_position_only:
+            return frozenset()
+        return frozenset(getattr(self.projection, "position_only_topics", ()))
+
+    def _expect(self, ids: Iterable[Any]) -> None:
+        """Tell the view which rows the pull will change, if it wants to know.
+
+        The accounts list then reads them in one query, not one each
+        (``AccountsListTables.expect``).
+        """
+        expect = getattr(self.projection.view, "expect", None)
+        if expect is not None and self.read_rows_together:
+            expect(i if isinstance(i, UUID) else UUID(str(i)) for i in ids)
 
     def _one_transaction(self) -> AbstractContextManager[Any]:
         """The view's ``batch()``, if it has one: a pull, one transaction.

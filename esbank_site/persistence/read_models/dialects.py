@@ -16,14 +16,18 @@ a column and stores a value:
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from accounts.money import CENT
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 _NAMED_PARAMETER = re.compile(r":([a-z_]+)")
 
@@ -81,6 +85,13 @@ class Dialect:
     def decode_id(self, value: Any) -> UUID:
         return UUID(value)
 
+    def one_of(self, column: str, parameter: str) -> str:
+        """``column`` is one of the ids in ``parameter`` (``encode_ids``)."""
+        return f"{column} IN (SELECT value FROM json_each(:{parameter}))"
+
+    def encode_ids(self, account_ids: Iterable[UUID]) -> Any:
+        return json.dumps([self.encode_id(i) for i in account_ids])
+
     def encode_money(self, amount: Decimal) -> Any:
         return int(amount.quantize(CENT) * 100)
 
@@ -131,6 +142,12 @@ class PostgresDialect(Dialect):
 
     def decode_id(self, value: Any) -> UUID:
         return value if isinstance(value, UUID) else UUID(value)
+
+    def one_of(self, column: str, parameter: str) -> str:
+        return f"{column} = ANY(:{parameter})"
+
+    def encode_ids(self, account_ids: Iterable[UUID]) -> Any:
+        return list(account_ids)
 
     def encode_money(self, amount: Decimal) -> Any:
         return amount

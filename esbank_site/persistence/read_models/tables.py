@@ -46,7 +46,7 @@ from accounts.summaries import AccountSummary
 from esbank_site.persistence.read_models.sealed import RowSeal, page_in_memory
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Iterable, Iterator, Mapping, Sequence
 
     from eventsourcing.cipher import Cipher
     from eventsourcing.persistence import Tracking
@@ -118,6 +118,10 @@ class _Batch:
 
     cursor: Any
     rows: dict[UUID, AccountSummary] = dataclasses.field(default_factory=dict)
+    # Accounts the batch's events name (``expect``), read together the first
+    # time one is needed; and rows read but not (yet) changed.
+    expected: set[UUID] = dataclasses.field(default_factory=set)
+    loaded: dict[UUID, AccountSummary] = dataclasses.field(default_factory=dict)
     opened: set[UUID] = dataclasses.field(default_factory=set)
     first: Tracking | None = None
     last: Tracking | None = None
@@ -161,6 +165,9 @@ class AccountsListTables(AccountsListView):
             for name in (self.rows_table_name, self.summary_table_name)
         ] + [self.dialect.table(tracking_table_name, schema)]
         self._select_row_sql = self._sql("SELECT * FROM {rows} WHERE account_id = :id")
+        self._select_rows_sql = self._sql(
+            "SELECT * FROM {rows} WHERE " + self.dialect.one_of("account_id", "ids")
+        )
         # Columns named: those added by a migration may sit in another order.
         names = ", ".join("account_id" if c == "id" else c for c in COLUMNS)
         self._insert_row_sql = self._sql(
@@ -253,12 +260,27 @@ class AccountsListTables(AccountsListView):
             finally:
                 self._batch = None
 
+    def expect(self, account_ids: Iterable[UUID]) -> None:
+        """Inside a batch: the accounts its events will change, if they exist.
+
+        Their rows are then read in one query, the first time one is needed
+        (after the batch's first tracking record, so they are current),
+        rather than one query each.
+        """
+        if self._batch is not None:
+            self._batch.expected.update(account_ids)
+
     def _flush(self, batch: _Batch) -> None:
+        """Every row the batch changed, in one statement per kind of write."""
+        inserts: list[Mapping[str, Any]] = []
+        updates: list[Mapping[str, Any]] = []
         for account_id, row in batch.rows.items():
-            if account_id in batch.opened:
-                self._execute(batch.cursor, self._insert_row_sql, self._params(row))
-            else:
-                self._execute(batch.cursor, self._update_row_sql, self._params(row))
+            params = self._params(row)
+            (inserts if account_id in batch.opened else updates).append(params)
+        if inserts:
+            self._execute_many(batch.cursor, self._insert_row_sql, inserts)
+        if updates:
+            self._execute_many(batch.cursor, self._update_row_sql, updates)
         self._add_to_summary(batch.cursor, batch.accounts, batch.balance)
         if batch.last is not batch.first and batch.last is not None:
             self._insert_tracking(batch.cursor, batch.last)
@@ -341,7 +363,7 @@ class AccountsListTables(AccountsListView):
         """Change the account's row: ``amount`` added, ``changes`` set."""
         with self._writing(tracking) as c:
             batch = self._batch
-            row = batch.rows.get(account_id) if batch else None
+            row = self._held_row(c, batch, account_id) if batch else None
             if row is None:
                 id_param = {"id": self.dialect.encode_id(account_id)}
                 self._execute(c, self._select_row_sql, id_param)
@@ -366,6 +388,23 @@ class AccountsListTables(AccountsListView):
             else:
                 batch.rows[account_id] = changed
                 batch.balance += amount
+
+    def _held_row(
+        self, c: Any, batch: _Batch, account_id: UUID
+    ) -> AccountSummary | None:
+        """The row as the batch holds it, reading the expected ones if due."""
+        row = batch.rows.get(account_id) or batch.loaded.get(account_id)
+        if row is None and account_id in batch.expected:
+            wanted = batch.expected - batch.rows.keys() - batch.loaded.keys()
+            batch.expected = set()
+            self._execute(
+                c, self._select_rows_sql, {"ids": self.dialect.encode_ids(wanted)}
+            )
+            for found in c.fetchall():
+                loaded = self._decode_row(found)
+                batch.loaded[loaded.id] = loaded
+            row = batch.loaded.get(account_id)
+        return row
 
     @contextmanager
     def _writing(self, tracking: Tracking) -> Iterator[Any]:
@@ -598,6 +637,11 @@ class AccountsListTables(AccountsListView):
 
     def _execute(self, c: Any, statement: str, params: Mapping[str, Any]) -> None:
         c.execute(statement, params)
+
+    def _execute_many(
+        self, c: Any, statement: str, params: Sequence[Mapping[str, Any]]
+    ) -> None:
+        c.executemany(statement, params)
 
     @abstractmethod
     def _reading(self) -> AbstractContextManager[Any]:
