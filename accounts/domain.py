@@ -434,7 +434,7 @@ class Account(Aggregate):
         self.overdraft_limit = limit
 
     @event(Reversed)
-    def _reversed(
+    def _reversed(  # noqa: PLR0917 (an event's fields)
         self,
         amount: Decimal,
         transaction_id: UUID,

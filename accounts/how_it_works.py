@@ -121,9 +121,9 @@ EXPLANATIONS: dict[str, Explanation] = {
             "TransactionLogProcess is a second ProcessApplication following "
             "Accounts, with its own tracking position. Its policy appends one "
             "TransactionLogged event for each deposit, withdrawal and transfer, "
-            "and for each reversal of one, to an EventSourcedLog, numbered in order and stored with the "
-            "tracking record in one transaction; this panel reads that log "
-            "newest first, a page at a time."
+            "and for each reversal of one, to an EventSourcedLog, numbered in "
+            "order and stored with the tracking record in one transaction; this "
+            "panel reads that log newest first, a page at a time."
         ),
         path="ledger/application.py",
         symbol="TransactionLogProcess",

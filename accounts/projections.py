@@ -35,14 +35,7 @@ from accounts import domain as account_events
 from accounts.application import Accounts
 from accounts.domain import REVERSIBLE, signed_amount
 from accounts.money import CENT, ZERO
-from accounts.reversal import (
-    ReversalApproved,
-    ReversalCarriedOut,
-    ReversalIndexed,
-    ReversalRejected,
-    ReversalRequested,
-    ReversalRequestedAgain,
-)
+from accounts.reversal import REVERSAL_PROGRESS
 from accounts.summaries import AccountSummary, opened
 
 if TYPE_CHECKING:
@@ -80,12 +73,7 @@ POSITION_ONLY = (
     account_events.ReceiptIssued
     | account_events.AccountIndexed
     | account_events.AccountNumberReserved
-    | ReversalRequested
-    | ReversalRequestedAgain
-    | ReversalApproved
-    | ReversalRejected
-    | ReversalCarriedOut
-    | ReversalIndexed
+    | REVERSAL_PROGRESS
 )
 
 

@@ -212,3 +212,15 @@ ReversalRequestedAgain = Reversal.RequestedAgain  # type: ignore[attr-defined]
 ReversalApproved = Reversal.Approved  # type: ignore[attr-defined]
 ReversalRejected = Reversal.Rejected  # type: ignore[attr-defined]
 ReversalCarriedOut = Reversal.CarriedOut  # type: ignore[attr-defined]
+
+# A reversal's own progress and the list of reversals: none of these moves
+# money (its accounts' ``Reversed`` events do), so every follower of
+# Accounts registers them together, as events it leaves alone.
+REVERSAL_PROGRESS = (
+    ReversalRequested
+    | ReversalRequestedAgain
+    | ReversalApproved
+    | ReversalRejected
+    | ReversalCarriedOut
+    | ReversalIndexed
+)

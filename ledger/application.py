@@ -55,12 +55,7 @@ NOT_A_TRANSACTION = (
     | account_events.AccountIndexed
     | account_events.NumberAssigned
     | account_events.AccountNumberReserved
-    | reversal_events.ReversalRequested
-    | reversal_events.ReversalRequestedAgain
-    | reversal_events.ReversalApproved
-    | reversal_events.ReversalRejected
-    | reversal_events.ReversalCarriedOut
-    | reversal_events.ReversalIndexed
+    | reversal_events.REVERSAL_PROGRESS
 )
 
 # The leg of a transaction each ``Reversed`` undoes (its ``original``), and

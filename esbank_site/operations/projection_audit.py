@@ -27,14 +27,7 @@ from typing import TYPE_CHECKING, Any
 from accounts import domain as account_events
 from accounts.money import ZERO
 from accounts.projections import AccountsSummary
-from accounts.reversal import (
-    ReversalApproved,
-    ReversalCarriedOut,
-    ReversalIndexed,
-    ReversalRejected,
-    ReversalRequested,
-    ReversalRequestedAgain,
-)
+from accounts.reversal import REVERSAL_PROGRESS
 from accounts.summaries import AccountSummary, opened
 from esbank_site.operations.reading import read_log
 
@@ -120,12 +113,7 @@ def fold_row(domain_event: Any, row: AccountSummary | None) -> AccountSummary | 
 @fold_row.register(account_events.ReceiptIssued)
 @fold_row.register(account_events.AccountIndexed)
 @fold_row.register(account_events.AccountNumberReserved)
-@fold_row.register(ReversalRequested)
-@fold_row.register(ReversalRequestedAgain)
-@fold_row.register(ReversalApproved)
-@fold_row.register(ReversalRejected)
-@fold_row.register(ReversalCarriedOut)
-@fold_row.register(ReversalIndexed)
+@fold_row.register(REVERSAL_PROGRESS)
 def _no_row(domain_event: Any, row: AccountSummary | None) -> None:
     """Receipts, index entries, number reservations and reversals are no
     account's: a reversal moves money by its accounts' ``Reversed`` events."""

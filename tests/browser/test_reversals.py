@@ -21,7 +21,7 @@ from tests.support.browser import PASSWORD, log_in, mark_page, was_not_reloaded
 pytestmark = pytest.mark.browser
 
 
-def test_staff_reverse_from_the_timeline_and_approve_a_large_one(
+def test_staff_reverse_from_the_timeline_and_approve_a_large_one(  # noqa: PLR0917
     live_server, new_context, staff_member, customer, django_bank, django_user_model
 ):
     django_user_model.objects.create_user(
