@@ -20,18 +20,35 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from bench import batching, catchup, commits, metadata, pages, reads, report, web
+from bench import (
+    batching,
+    catchup,
+    commits,
+    encryption,
+    followers,
+    inserts,
+    metadata,
+    pages,
+    reads,
+    report,
+    scaling,
+    web,
+)
 from bench.common import QUICK, admin_connection, log
 
 SECTIONS = {
     "commits": lambda: commits.run(3),
     "db_functions": lambda: commits.run_db_functions(3),
     "metadata": lambda: metadata.run(3),
+    "inserts": lambda: inserts.run(3),
+    "encryption": lambda: encryption.run(5),
     "reads": lambda: reads.run(5),
     "web": lambda: web.run(3),
     "pages": lambda: pages.run(3),
     "catchup": catchup.run,
     "batching": lambda: batching.run(3),
+    "followers": lambda: followers.run(5),
+    "scaling": lambda: scaling.run(5),
 }
 RESULTS = Path(tempfile.gettempdir()) / "esbank-bench" / "results.json"
 

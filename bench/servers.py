@@ -3,7 +3,8 @@
 Each runs as its own process on a benchmark database, under
 ``bench.settings`` (the site plus the conventional bank), with the settings
 ``make serve`` gives web processes: they record commands and read, and the
-followers run in ``run_processors``.
+followers run in ``run_processors``. On SQLite, ``manage.py runserver`` as
+``make run`` serves it, with the followers in its own process.
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ class Site:
         env.update(
             {
                 "DJANGO_SETTINGS_MODULE": "bench.settings",
-                "DATABASE_URL": postgres_url(self.database),
+                "DATABASE_URL": database_url(self.database),
                 "DJANGO_SECRET_KEY": self.secret_key,
                 "DJANGO_DEBUG": "0",
                 "DJANGO_ALLOWED_HOSTS": HOST,
@@ -186,6 +187,43 @@ class Site:
             _stop(process)
 
     @contextlib.contextmanager
+    def runserver(self) -> Iterator[Server]:
+        """``manage.py runserver``, as ``make run`` serves the bank; stopped after.
+
+        One process, a thread per request, the followers run in it (inline
+        after each commit, and on a timer) unless ``extra_env`` says
+        otherwise. Without the autoreloader, which would serve from a child
+        process and only adds a file watcher. Its request log goes to LOGS.
+        """
+        port = free_port()
+        command = [
+            sys.executable,
+            str(ROOT / "manage.py"),
+            "runserver",
+            "--noreload",
+            f"{HOST}:{port}",
+        ]
+        LOGS.mkdir(parents=True, exist_ok=True)
+        # One log per database file (its directory is a fresh temporary one).
+        file = Path(self.database["NAME"])
+        log_path = LOGS / f"runserver-{file.parent.name}-{file.stem}.log"
+        with log_path.open("ab") as output:
+            process = subprocess.Popen(  # noqa: S603 (our own interpreter and script)
+                command,
+                env=self.env,
+                cwd=ROOT,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        # One process; threads 0: a new thread for every request.
+        server = Server(port, process, workers=1, threads=0)
+        try:
+            _wait_until_up(server, processes=0)
+            yield server
+        finally:
+            _stop(process)
+
+    @contextlib.contextmanager
     def processors(
         self, *names: str, env: Mapping[str, str] | None = None
     ) -> Iterator[subprocess.Popen[bytes]]:
@@ -240,7 +278,16 @@ class Followers:
         self.stop()
 
 
-def _wait_until_up(server: Server) -> None:
+def database_url(database: Mapping[str, Any]) -> str:
+    """``DATABASE_URL`` for a Django DATABASES entry (PostgreSQL or SQLite)."""
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{database['NAME']}"
+    return postgres_url(database)
+
+
+def _wait_until_up(server: Server, processes: int | None = None) -> None:
+    """Until it answers, with ``processes`` children (gunicorn's workers)."""
+    wanted = server.workers if processes is None else processes
     deadline = time.monotonic() + START_TIMEOUT
     raw = f"GET /health/ HTTP/1.1\r\nHost: {HOST}\r\nConnection: close\r\n\r\n"
     while time.monotonic() < deadline:
@@ -249,10 +296,10 @@ def _wait_until_up(server: Server) -> None:
             raise RuntimeError(msg)
         with contextlib.suppress(OSError):
             status, _ = fetch(server.port, raw.encode())
-            if status and len(server.worker_pids()) >= server.workers:
+            if status and len(server.worker_pids()) >= wanted:
                 return
         time.sleep(0.2)
-    msg = "gunicorn did not answer in time"
+    msg = "The server did not answer in time"
     raise TimeoutError(msg)
 
 

@@ -5,14 +5,20 @@ conventional bank from the same processes (``bench.settings``), and
 ``run_processors`` runs the followers beside them, as ``make serve`` and
 docs/DEPLOYMENT.md run them. Clients are signed-in customers posting the
 dashboard's own htmx forms, each with a fresh idempotency token.
+
+On SQLite, the same write path with both banks on one file, served by
+``manage.py runserver`` as ``make run`` serves the site.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 import random
+import tempfile
 import threading
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import uuid4
 
@@ -28,13 +34,14 @@ from bench.common import (
     set_synchronous_commit,
     sized,
 )
+from bench.followers import Meter, meter_env
 from bench.load import Session, drive, get, post
 from bench.servers import Followers, Server, Site
 from esbank_site.bank import Bank
 from ledger.batches import BatchProcessApplication
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Mapping, Sequence
 
 CLIENTS = (1, 4, 8)
 USERS = 8
@@ -71,6 +78,17 @@ class Customers:
 
         return make
 
+    def ceiling(self) -> Callable[[int], bytes]:
+        """The event-sourced deposit's request, to the fragment ceiling."""
+
+        def make(client: int) -> bytes:
+            name = self.names[client % len(self.names)]
+            account = self.random.choice(self.accounts["es"][name])
+            form = {"amount": AMOUNT, "token": uuid4().hex}
+            return post(f"/ceiling/{account}/deposit/", self.sessions[name], form)
+
+        return make
+
     def transfer(self, bank: str) -> Callable[[int], bytes]:
         """From one of the client's accounts to any other account in the bank."""
         prefix = "/accounts/" if bank == "es" else "/conventional/"
@@ -88,10 +106,11 @@ class Customers:
 
 
 def run(repetitions: int = 3) -> dict[str, Any]:
-    """Figures 1, 2 (pages) and 4, and the gunicorn lever, on one database."""
+    """Figures 1 and 3 (the write path and its tail), 2 (pages) and 4, and
+    the gunicorn lever, on one PostgreSQL database; then figure 1 on SQLite."""
     seconds = sized(20, 10) / 10
     with postgres_database("web", tables=False) as database:
-        site = Site(database)
+        site = Site(database, extra_env=meter_env(database))  # followers' CPU
         log("web: migrate and seed")
         site.manage("migrate", "--noinput")
         histories = (
@@ -154,8 +173,10 @@ def run(repetitions: int = 3) -> dict[str, Any]:
                 )
         finally:
             watcher.close()
+    write_sqlite = sqlite_write_path(repetitions, seconds)
     return {
         "write_path": write,
+        "write_path_sqlite": write_sqlite,
         "account_pages": pages,
         "followers": followers,
         "gunicorn": levers,
@@ -194,7 +215,12 @@ def wait_until_caught_up(watcher: Bank, timeout: float) -> float:
     raise TimeoutError(msg)
 
 
-# Figure 1: the write path against the conventional way and the raw commit.
+# Figure 1: the write path against the conventional way and the fragment
+# ceiling; and figure 3, the tail latency of deposits at 8 clients.
+
+LATENCY_CLIENTS = 8
+PERCENTILES = (50, 95, 99)
+BANKS_AND_CEILING = ("es", "conventional", "ceiling")
 
 
 def write_path(
@@ -206,15 +232,21 @@ def write_path(
     *,
     paused: tuple[Followers, Bank],
 ) -> dict[str, Any]:
-    """Both banks at each client count; the raw commit; and, to show what the
-    followers cost the event-sourced bank here, its deposits with
-    ``run_processors`` stopped (they catch up before the next measurement).
+    """Both banks at each client count; the fragment ceiling; the raw commit,
+    for orientation; and, to show what the followers cost the event-sourced
+    bank here, its deposits with ``run_processors`` stopped (they catch up
+    before the next measurement).
+
+    The ceiling is the event-sourced deposit's request sent to
+    ``bench/ceiling.py``: the same middleware, form and fragment, no bank.
+    At 8 clients every deposit's latency is kept, for the tail.
     """
     raw_operations = sized(600, 150)
     runs: dict[str, Callable[[], float]] = {
         "raw commit": lambda: raw_postgres(database, raw_operations),
     }
     statuses: dict[str, dict[int, int]] = {}
+    latencies: dict[str, list[list[float]]] = {}
 
     def http(
         name: str, make: Callable[[int], bytes], clients: int
@@ -224,6 +256,11 @@ def write_path(
             seen = statuses.setdefault(name, {})
             for status, count in result.statuses.items():
                 seen[status] = seen.get(status, 0) + count
+            # "es deposit 8" is kept as "es deposit"; not the paused ones.
+            if clients == LATENCY_CLIENTS and name.endswith(f" deposit {clients}"):
+                latencies.setdefault(name.rsplit(" ", 1)[0], []).append(
+                    result.latencies
+                )
             return result.rate
 
         return measure
@@ -236,6 +273,9 @@ def write_path(
             runs[f"{bank} transfer {clients}"] = http(
                 f"{bank} transfer {clients}", customers.transfer(bank), clients
             )
+        runs[f"ceiling deposit {clients}"] = http(
+            f"ceiling deposit {clients}", customers.ceiling(), clients
+        )
         runs[f"es deposit {clients} paused"] = _paused(
             http(f"es deposit {clients} paused", customers.deposit("es"), clients),
             *paused,
@@ -248,6 +288,7 @@ def write_path(
     raw = results["raw commit"]
     figures: dict[str, Any] = {}
     for clients in CLIENTS:
+        ceiling = results[f"ceiling deposit {clients}"]
         for command in ("deposit", "transfer"):
             es = results[f"es {command} {clients}"]
             conventional = results[f"conventional {command} {clients}"]
@@ -260,6 +301,11 @@ def write_path(
                         ).as_dict(),
                         "es_paused_vs_conventional": paired_ratios(
                             results[f"es deposit {clients} paused"], conventional
+                        ).as_dict(),
+                        "ceiling": Spread.of(ceiling).as_dict(),
+                        "es_vs_ceiling": paired_ratios(es, ceiling).as_dict(),
+                        "conventional_vs_ceiling": paired_ratios(
+                            conventional, ceiling
                         ).as_dict(),
                     }
                     if command == "deposit"
@@ -279,7 +325,42 @@ def write_path(
             if clients > 1
         },
         "figures": figures,
+        "latency": tail_latency(latencies),
         "statuses": statuses,
+    }
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The nearest-rank ``q``th percentile: ``q`` % of the values are at or under it."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
+
+
+def tail_latency(latencies: Mapping[str, list[list[float]]]) -> dict[str, Any]:
+    """Each bank's percentiles per repetition, summarised; ES p99 over the
+    conventional p99 of the same repetition; and every latency, for the plot."""
+    runs = {bank: latencies[f"{bank} deposit"] for bank in BANKS_AND_CEILING}
+    p99 = {bank: [percentile(run, 99) for run in runs[bank]] for bank in runs}
+    return {
+        "clients": LATENCY_CLIENTS,
+        "requests": {bank: sum(len(run) for run in runs[bank]) for bank in runs},
+        "percentiles_ms": {
+            bank: {
+                f"p{q}": Spread.of(
+                    [percentile(run, q) * 1000 for run in runs[bank]]
+                ).as_dict()
+                for q in PERCENTILES
+            }
+            for bank in runs
+        },
+        "p99_es_vs_conventional": paired_ratios(
+            p99["es"], p99["conventional"]
+        ).as_dict(),
+        # Every latency of every repetition, in ms, for the distribution.
+        "samples_ms": {
+            bank: sorted(round(v * 1000, 2) for run in runs[bank] for v in run)
+            for bank in runs
+        },
     }
 
 
@@ -295,6 +376,101 @@ def _paused(
             wait_until_caught_up(watcher, timeout=120)
 
     return paused
+
+
+# Figure 1 on SQLite: both banks on one file, served as `make run` serves it.
+
+SQLITE_CLIENTS = (1, 4)
+SQLITE_USERS = 4
+# What `make run` gives the site: DEBUG on, and the followers in the web
+# process, inline after each commit and on the settings' 2-second timer.
+MAKE_RUN_ENV = {
+    "DJANGO_DEBUG": "1",
+    "ESBANK_PROCESS_INLINE": "1",
+    "ESBANK_POLL_INTERVAL": "2.0",
+}
+
+
+def sqlite_write_path(repetitions: int, seconds: float) -> dict[str, Any]:
+    """Deposits and transfers of both banks at 1 and 4 clients, interleaved.
+
+    One SQLite file holds both banks, migrated and seeded as the PostgreSQL
+    figure's (fewer customers), and ``manage.py runserver`` serves them with
+    ``make run``'s settings: one process, a thread per request, the
+    event-sourced bank's followers running in it.
+    """
+    with tempfile.TemporaryDirectory(prefix="esbank-bench-") as directory:
+        database = {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(Path(directory) / "web.sqlite3"),
+        }
+        site = Site(database, extra_env=MAKE_RUN_ENV)
+        log("web: SQLite, migrate and seed")
+        site.manage("migrate", "--noinput")
+        seed = site.seed(
+            "web",
+            "--users",
+            str(SQLITE_USERS),
+            "--accounts-per-user",
+            str(ACCOUNTS_PER_USER),
+            "--histories",
+            "10",
+        )
+        customers = Customers(seed)
+        statuses: dict[str, dict[int, int]] = {}
+        with site.runserver() as server:
+            log("web: SQLite write path (figure 1)")
+            # A second of each first: the bank started, the templates loaded.
+            for bank in ("es", "conventional"):
+                drive(server.port, customers.deposit(bank), clients=4, seconds=1)
+            runs: dict[str, Callable[[], float]] = {}
+            for clients in SQLITE_CLIENTS:
+                for bank in ("es", "conventional"):
+                    for command in ("deposit", "transfer"):
+                        name = f"{bank} {command} {clients}"
+                        make = getattr(customers, command)(bank)
+                        runs[name] = _counted(
+                            server,
+                            make,
+                            clients,
+                            seconds,
+                            statuses.setdefault(name, {}),
+                        )
+            results = interleaved(runs, repetitions)
+    figures = {}
+    for clients in SQLITE_CLIENTS:
+        for command in ("deposit", "transfer"):
+            es = results[f"es {command} {clients}"]
+            conventional = results[f"conventional {command} {clients}"]
+            figures[f"{command} {clients}"] = {
+                "es": Spread.of(es).as_dict(),
+                "conventional": Spread.of(conventional).as_dict(),
+                "es_vs_conventional": paired_ratios(es, conventional).as_dict(),
+            }
+    return {
+        "seconds": seconds,
+        "server": "manage.py runserver (DEBUG on, followers in process)",
+        "figures": figures,
+        "statuses": statuses,
+    }
+
+
+def _counted(
+    server: Server,
+    make: Callable[[int], bytes],
+    clients: int,
+    seconds: float,
+    statuses: dict[int, int],
+) -> Callable[[], float]:
+    """A measurement of successful requests per second, adding up the statuses."""
+
+    def measure() -> float:
+        result = drive(server.port, make, clients=clients, seconds=seconds)
+        for status, count in result.statuses.items():
+            statuses[status] = statuses.get(status, 0) + count
+        return result.rate
+
+    return measure
 
 
 # Figure 2, over HTTP: the account page at each history length.
@@ -396,7 +572,10 @@ def followers_keep_up(
     # The steady load.
     first = {s.name: s.position for s in watcher.processor_status()}
     head_before = watcher.processor_status()[0].leader_position
+    meter = Meter(followers)  # CPU per event, per follower (bench/followers.py)
+    meter.start()
     result, steady_start, steady_end = load()
+    cpu = meter.stop()
     at_stop = {s.name: s for s in watcher.processor_status()}
     drained = drain()
     written = at_stop[next(iter(at_stop))].leader_position - head_before
@@ -447,6 +626,7 @@ def followers_keep_up(
         "load_window": [steady_start, steady_end],
         "paused_load_window": [paused_start, paused_end],
         "paused_window": switched,
+        "cpu": cpu,
         "samples": [
             {
                 "t": s["t"],
