@@ -142,7 +142,10 @@ class ApplicationRecorder(PostgresApplicationRecorder):
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        if not stored_events or self.datastore.enable_db_functions or kwargs:
+        # An application's save passes ``tracking=None``; anything more is
+        # another recorder's business, done the library's way.
+        asked = {name for name, value in kwargs.items() if value is not None}
+        if not stored_events or self.datastore.enable_db_functions or asked:
             # The library's own, without its retries (these are above).
             library_insert = PostgresApplicationRecorder.insert_events.__wrapped__
             return library_insert(self, stored_events, **kwargs)

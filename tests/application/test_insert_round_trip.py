@@ -39,8 +39,21 @@ def stored(originator_id: Any, version: int) -> StoredEvent:
     )
 
 
-def test_the_bank_inserts_through_the_one_round_trip_recorder(postgres_bank):
-    assert isinstance(postgres_bank.accounts.recorder, ApplicationRecorder)
+def test_a_command_saves_through_the_one_round_trip_insert(postgres_bank, monkeypatch):
+    recorder = postgres_bank.accounts.recorder
+    assert isinstance(recorder, ApplicationRecorder)
+    used = []
+    one_round_trip = recorder._insert_in_one_round_trip
+
+    def spying(stored_events):
+        used.append(len(stored_events))
+        return one_round_trip(stored_events)
+
+    monkeypatch.setattr(recorder, "_insert_in_one_round_trip", spying)
+    account = postgres_bank.accounts.open_account("alice", "Current")
+    postgres_bank.accounts.deposit(account, "5.00", idempotency_key="k")
+    # The opening (account, number, two list entries), the deposit and receipt.
+    assert used == [4, 2]
 
 
 def test_ids_come_back_in_order_and_followers_are_notified(
