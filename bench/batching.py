@@ -69,6 +69,14 @@ def process_one_by_one(follower: Follower[Any], leader: Any, limit: int) -> int:
     return done
 
 
+def _entries(logged: list[Any]) -> list[tuple[Any, ...]]:
+    """What each log entry says (not when each follower happened to write it)."""
+    return [
+        (e.number, e.transaction_id, e.kind, e.account_id, e.amount, e.position)
+        for e in logged
+    ]
+
+
 def run(repetitions: int = 3) -> dict[str, Any]:
     """Per-event against batched processing, same common.log, alternating windows."""
     window = common.sized(1_500, 300)
@@ -113,13 +121,14 @@ def run(repetitions: int = 3) -> dict[str, Any]:
             for name, slow in one_by_one.items():
                 process_in_batches(bank.followers[name], leader, events * 2)
                 process_one_by_one(slow, leader, events * 2)
-            agrees = one_by_one[
-                "Ledger"
-            ].get_ledger() == bank.ledger().get_ledger() and one_by_one[
-                "Transactions"
-            ].get_transactions(limit=events) == bank.transaction_log().get_transactions(
-                limit=events
+            slow_ledger, slow_log = one_by_one["Ledger"], one_by_one["Transactions"]
+            ledgers = (slow_ledger.get_ledger(), bank.ledger().get_ledger())
+            logs = (
+                _entries(slow_log.get_transactions(limit=events)),
+                _entries(bank.transaction_log().get_transactions(limit=events)),
             )
+            common.log(f"batching: ledgers {ledgers}; {len(logs[0])} log entries each")
+            agrees = ledgers[0] == ledgers[1] and logs[0] == logs[1]
         finally:
             for follower in one_by_one.values():
                 follower.close()

@@ -1101,8 +1101,14 @@ def _levers(sections: dict[str, Any]) -> list[str]:
     lines += _insert_levers(sections)
     if "catchup" in sections:
         for name, f in sections["catchup"]["followers"].items():
+            measured = (
+                f"{fmt(f['asynchronous_vs_durable'])}x durable"
+                if f["asynchronous"]
+                else "not measured: the follower caught up on every event in the "
+                "durable window, before the asynchronous one began"
+            )
             lines.append(
-                f"| asynchronous commit for {name}'s connections | {fmt(f['asynchronous_vs_durable'])}x durable | see notes |"
+                f"| asynchronous commit for {name}'s connections | {measured} | see notes |"
             )
     lines.append("")
     return lines
@@ -1240,8 +1246,8 @@ def _insert_levers(sections: dict[str, Any]) -> list[str]:
     before, after = "library's insert", "one round trip"
     measured = "; ".join(
         f"{count} thread{'s' if count != '1' else ''}: {fmt(t['ratio'])}x "
-        f"({fmt(t['rates'][before]['median'], 0)} -> "
-        f"{fmt(t['rates'][after]['median'], 0)} deposits/s)"
+        f"({t['rates'][before]['median']:,.0f} -> "
+        f"{t['rates'][after]['median']:,.0f} deposits/s)"
         for count, t in threads.items()
     )
     return [
