@@ -91,16 +91,10 @@ class Reversal(Aggregate):
         freeze: bool,
     ) -> None:
         self.reverses = reverses
-        self.transaction_id = transaction_id
         self.kind = kind
         self.amount = amount
         self.account_ids = account_ids
-        self.requested_by = requested_by
-        self.reason = reason
-        self.freeze = freeze
-        self.status = PENDING
-        self.decided_by = ""
-        self.decision_reason = ""
+        self._asked(transaction_id, requested_by, reason, freeze=freeze)
 
     @property
     def needs_approval(self) -> bool:
@@ -174,6 +168,12 @@ class Reversal(Aggregate):
         reason: str,
         freeze: bool,
     ) -> None:
+        self._asked(transaction_id, requested_by, reason, freeze=freeze)
+
+    def _asked(
+        self, transaction_id: UUID, requested_by: str, reason: str, *, freeze: bool
+    ) -> None:
+        """State of a request just made, first or again: no event of its own."""
         self.transaction_id = transaction_id
         self.requested_by = requested_by
         self.reason = reason
