@@ -1152,7 +1152,7 @@ def _follower_levers(sections: dict[str, Any]) -> list[str]:
         same = f["same_outcome"].get(who)
         ratio = m["cpu_on_vs_off"]
         where = (
-            "`runtime/processing.py`, `accounts/projections.py`"
+            "`esbank_site/runtime/processing.py`, `accounts/projections.py`"
             if who == "AccountsList"
             else "`ledger/batches.py`"
         )
