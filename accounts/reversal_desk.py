@@ -151,7 +151,7 @@ class ReversalDesk:
         reason = clean_reason(reason)
 
         def reverse(movement: Movement) -> None:
-            legs = self._legs(transaction_id, account_id)
+            legs = self._legs(transaction_id, account_id, original)
             reversal = self._find(transaction_id)
             index_entry = []
             if reversal is None:
@@ -182,12 +182,15 @@ class ReversalDesk:
         command = f"reverse {transaction_id} {account_id} {freezing} {reason}"
         # Every account it touches is locked before any is read, in one
         # order, or two commands on the same two accounts could each hold
-        # one and wait for the other.
+        # one and wait for the other: the original says which they are.
+        original = self._original(transaction_id, account_id)
+        other_id = _other_account(original)
+        locked = [account_id] if other_id is None else [account_id, other_id]
         self.app.commands.move_money(
             command,
             reverse,
             idempotency_key,
-            *self._account_ids(transaction_id, account_id),
+            *locked,
             Reversal.create_id(transaction_id),
             REVERSALS_LOG_ID,
         )
@@ -269,28 +272,32 @@ class ReversalDesk:
 
     # Helpers.
 
-    def _account_ids(self, transaction_id: UUID, account_id: UUID) -> list[UUID]:
-        """The accounts the transaction moved money in, read without locks."""
-        try:
-            original = self._movement(account_id, transaction_id)
-        except ReversalError:
-            return [account_id]  # refused again, under the lock, by _legs
-        other_id = getattr(original, "to_account_id", None) or getattr(
-            original, "from_account_id", None
-        )
-        return [account_id] if other_id is None else [account_id, other_id]
+    def _original(self, transaction_id: UUID, account_id: UUID) -> DomainEvent | None:
+        """The account's movement for the transaction, read without a lock.
 
-    def _legs(self, transaction_id: UUID, account_id: UUID) -> list[Leg]:
+        Events never change, so what is read here holds under the lock too.
+        None when there is none: ``_legs`` then refuses, under the lock.
+        """
+        try:
+            return self._movement(account_id, transaction_id)
+        except ReversalError:
+            return None
+
+    def _legs(
+        self,
+        transaction_id: UUID,
+        account_id: UUID,
+        original: DomainEvent | None = None,
+    ) -> list[Leg]:
         """Each account the transaction moved money in, with its event there.
 
         The account named first; for a transfer, the other side second.
         """
         account = self.app._get_account(account_id)
-        original = self._movement(account.id, transaction_id)
+        if original is None:
+            original = self._movement(account.id, transaction_id)
         legs: list[Leg] = [(account, original)]
-        other_id = getattr(original, "to_account_id", None) or getattr(
-            original, "from_account_id", None
-        )
+        other_id = _other_account(original)
         if other_id is not None:
             other = self.app._get_account(other_id)
             legs.append((other, self._movement(other.id, transaction_id)))
@@ -343,3 +350,10 @@ class ReversalDesk:
         if not isinstance(reversal, Reversal):
             raise ReversalNotFoundError(reversal_id)
         return reversal
+
+
+def _other_account(original: DomainEvent | None) -> UUID | None:
+    """The other account of a transfer's leg; None for a deposit or withdrawal."""
+    return getattr(original, "to_account_id", None) or getattr(
+        original, "from_account_id", None
+    )
